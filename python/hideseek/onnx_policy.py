@@ -16,6 +16,7 @@ from typing import Sequence
 import numpy as np
 import onnxruntime as ort
 
+from .config_io import ConfigError
 from .contract import ACTION_BRANCHES, TEAMS
 
 # Tensor names of the ML-Agents model API 3 (com.unity.ml-agents Runtime/Inference/TensorNames.cs).
@@ -37,13 +38,13 @@ META_OBS_SHAPES = META_PREFIX + "obs_shapes"
 META_WORLD = META_PREFIX + "world"
 
 
-class PolicyContractError(ValueError):
+class PolicyContractError(ConfigError):
     """An ONNX file does not satisfy the ML-Agents contract or does not fit the arena.
-    The message names the file, the tensor or key, what was found and what was expected."""
+    The message names the file, the tensor or key, what was found and what was expected; being a
+    ConfigError, the command line reports it as a bad input (exit status 2), not a crash."""
 
     def __init__(self, path: str | Path, what: str, found: object, expected: str):
-        self.path, self.what, self.found, self.expected = str(path), what, found, expected
-        super().__init__(f"{path}: {what} = {found!r}: expected {expected}")
+        super().__init__(str(path), what, found, expected)
 
 
 def contract_input_names(memory_size: int) -> tuple[str, ...]:
