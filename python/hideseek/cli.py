@@ -55,14 +55,19 @@ def _add_play(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--episodes", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--video", default=None, help="out.gif or out.mp4 (twin only)")
+    p.add_argument("--video-episodes", type=int, default=1, help="episodes recorded into --video")
+    p.add_argument("--deterministic", action="store_true",
+                   help="use deterministic_discrete_actions instead of the in-graph sample")
     p.set_defaults(entry="hideseek.play:main")
 
 
 def _add_eval(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="evaluate a run's PyTorch policies")
     p.add_argument("target", help="RUN_DIR or a checkpoint file")
+    p.add_argument("--checkpoint", type=int, default=None, help="update number (default latest)")
     p.add_argument("--episodes", type=int, default=32)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--deterministic", action="store_true", help="arg-max actions, no sampling")
     p.set_defaults(entry="hideseek.play:eval_main")
 
 
