@@ -1,0 +1,5 @@
+import sys
+
+from .player import main
+
+sys.exit(main())
