@@ -437,7 +437,8 @@ def verify_export(path: str | Path, actor: nn.Module, layout: ObsLayout, team: s
                 raise ExportError(f"{where}: recurrent_out differs from PyTorch by {diff:.3e} "
                                   f"(relative, > {MEMORY_TOLERANCE:.0e})")
         report.decisions += len(batch)
-    report.checks.append(f"onnxruntime == PyTorch on {len(batches)} batches "
+    report.checks.append("onnxruntime == PyTorch on " + ", ".join(b.source for b in batches) +
+                         " "
                          f"(deterministic actions identical, probabilities within {tolerance:.0e}, "
                          "samples inside the mask)")
     return report
