@@ -160,8 +160,9 @@ class WorldConfig:
 
     @property
     def max_walls(self) -> int:
-        """Wall segment slots: 4 outer walls plus inner walls, each split by one door gap."""
-        return 8 if self.scenario == "quadrant" else 12
+        """Wall segment slots: 4 outer walls plus the inner wall pieces between doors
+        (quadrant: 2 walls x 2 pieces; random_rooms: a 3-piece vertical wall, 2 x 2 horizontal)."""
+        return 8 if self.scenario == "quadrant" else 11
 
     @cached_property
     def layout(self) -> "ObsLayout":

@@ -1,0 +1,80 @@
+"""2-D geometry kernels shared by physics and sensors. All functions broadcast over leading
+dimensions, so one call covers every arena, agent and entity at once."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+EPS = 1e-9
+
+
+def cross(a: Tensor, b: Tensor) -> Tensor:
+    return a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
+
+
+def rotate(v: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
+    """Rotate vectors v [..., 2] by the angle whose cos/sin are given ([...])."""
+    return torch.stack([cos * v[..., 0] - sin * v[..., 1], sin * v[..., 0] + cos * v[..., 1]], -1)
+
+
+def to_local(p: Tensor, centre: Tensor, yaw: Tensor) -> Tensor:
+    """Points p [..., 2] in the frame of a body at centre [..., 2] with yaw [...]."""
+    return rotate(p - centre, torch.cos(yaw), -torch.sin(yaw))
+
+
+def closest_on_segment(p: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    ab = b - a
+    t = ((p - a) * ab).sum(-1) / ((ab * ab).sum(-1) + EPS)
+    return a + t.clamp(0.0, 1.0)[..., None] * ab
+
+
+def point_segment_distance(p: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    return (p - closest_on_segment(p, a, b)).norm(dim=-1)
+
+
+def box_corners(centre: Tensor, yaw: Tensor, half: Tensor) -> Tensor:
+    """Corners [..., 4, 2] of oriented rectangles, counter-clockwise."""
+    signs = torch.tensor([[1.0, 1.0], [-1.0, 1.0], [-1.0, -1.0], [1.0, -1.0]],
+                         device=centre.device, dtype=centre.dtype)
+    local = signs * half[..., None, :]
+    return centre[..., None, :] + rotate(local, torch.cos(yaw)[..., None], torch.sin(yaw)[..., None])
+
+
+def box_edges(centre: Tensor, yaw: Tensor, half: Tensor) -> tuple[Tensor, Tensor]:
+    """Edges of oriented rectangles as segments: starts and ends [..., 4, 2]."""
+    corners = box_corners(centre, yaw, half)
+    return corners, corners.roll(-1, dims=-2)
+
+
+def point_box_distance(p: Tensor, centre: Tensor, yaw: Tensor, half: Tensor) -> Tensor:
+    """Distance from points to the surface of oriented rectangles (0 inside)."""
+    local = to_local(p, centre, yaw)
+    outside = (local.abs() - half).clamp(min=0.0)
+    return outside.norm(dim=-1)
+
+
+def segments_intersect(p: Tensor, q: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """Whether segments p->q and a->b cross (proper or touching), broadcasting."""
+    d, e = q - p, b - a
+    den = cross(d, e)
+    w = a - p
+    t_num = cross(w, e)
+    u_num = cross(w, d)
+    # Multiply by sign(den) instead of dividing: cheaper, and parallel segments (den = 0)
+    # simply never count as crossing.
+    s = torch.sign(den)
+    t_s, u_s, den_abs = t_num * s, u_num * s, den.abs()
+    return (den_abs > EPS) & (t_s >= 0) & (t_s <= den_abs) & (u_s >= 0) & (u_s <= den_abs)
+
+
+def ray_segment_distance(origin: Tensor, direction: Tensor, a: Tensor, b: Tensor,
+                         max_range: float) -> Tensor:
+    """Distance along unit rays to segments (``max_range`` where missed), broadcasting."""
+    e = b - a
+    den = cross(direction, e)
+    w = a - origin
+    t = cross(w, e) / torch.where(den.abs() > EPS, den, torch.full_like(den, EPS))
+    u = cross(w, direction) / torch.where(den.abs() > EPS, den, torch.full_like(den, EPS))
+    hit = (den.abs() > EPS) & (t >= 0) & (u >= 0) & (u <= 1)
+    return torch.where(hit, t, torch.full_like(t, max_range)).clamp(max=max_range)

@@ -1,0 +1,68 @@
+"""The simulator's state: plain tensors, one row per arena (structure of arrays).
+
+Boxes and ramps share one "object" array (boxes first, then ramps) so that collisions, grabbing
+and locking are written once. Absent entities are parked far outside the arena, so geometry
+kernels need no masks; observation, vision and reward code use the ``*_present`` masks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import torch
+from torch import Tensor
+
+PARK_DISTANCE = 1000.0  # where absent entities live: far beyond lidar range and any contact
+
+
+@dataclass
+class SimState:
+    # Agents [N, A]: hiders in slots [0, max_hiders), seekers after.
+    agent_pos: Tensor          # [N, A, 2] float, arena frame (m), arena centre at the origin
+    agent_vel: Tensor          # [N, A, 2]
+    agent_z: Tensor            # [N, A] height of the feet (m): 0 on the floor, top on walls/boxes
+    agent_yaw: Tensor          # [N, A] rad, counter-clockwise from +x
+    agent_angvel: Tensor       # [N, A] rad/s
+    agent_present: Tensor      # [N, A] bool
+    agent_support: Tensor      # [N, A] int64, object index the agent stands on, -1 none
+    # Objects [N, O]: boxes in [0, max_boxes), ramps after.
+    obj_pos: Tensor            # [N, O, 2]
+    obj_vel: Tensor            # [N, O, 2]
+    obj_yaw: Tensor            # [N, O]
+    obj_half: Tensor           # [N, O, 2] half extents along the object's local x and y (m)
+    obj_present: Tensor        # [N, O] bool
+    obj_locked_team: Tensor    # [N, O] int64: -1 unlocked, 0 hiders, 1 seekers
+    obj_held_by: Tensor        # [N, O] int64: agent slot holding it, -1 none
+    obj_hold_offset: Tensor    # [N, O, 2] object centre in the holder's frame when grabbed
+    obj_hold_yaw: Tensor       # [N, O] object yaw minus holder yaw when grabbed
+    # Static walls [N, W]: segments of thickness world.wall_thickness.
+    wall_a: Tensor             # [N, W, 2]
+    wall_b: Tensor             # [N, W, 2]
+    # Doors [N, D]: centre of each door gap (for the door-blocking statistic).
+    door_pos: Tensor           # [N, D, 2]
+    door_present: Tensor       # [N, D] bool
+    # Episode bookkeeping.
+    t: Tensor                  # [N] int64 steps taken in this episode
+    seed: Tensor               # [N] int64 arena seed
+    episode: Tensor            # [N] int64 episodes since the seed was set
+    # Statistic accumulators (WORLD.md "Episode statistics").
+    obj_spawn_pos: Tensor      # [N, O, 2]
+    max_obj_disp: Tensor       # [N, O] whole episode
+    max_obj_disp_prep: Tensor  # [N, O] during the preparation phase
+    hider_return: Tensor       # [N] float, summed team reward of one hider (mean over hiders)
+    hidden_steps: Tensor       # [N] float, post-prep steps with no hider seen
+    seeker_top_steps: Tensor   # [N] float
+    grabs: Tensor              # [N, A] float, grab events per agent
+    prep_locks: Tensor         # [N, O] int64, obj_locked_team snapshot at the end of prep
+    doors_blocked_prep: Tensor  # [N] float
+
+    def tensors(self) -> dict[str, Tensor]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def assign(self, arenas: Tensor, other: "SimState") -> None:
+        """Copy rows ``arenas`` (int64 index) of ``other`` (a state for just those arenas)."""
+        for f in fields(self):
+            getattr(self, f.name)[arenas] = getattr(other, f.name)
+
+    def clone(self) -> "SimState":
+        return SimState(**{k: v.clone() for k, v in self.tensors().items()})
