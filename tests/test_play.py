@@ -1,0 +1,156 @@
+"""``hideseek play`` (onnxruntime, PettingZoo twin) and ``hideseek eval`` (PyTorch, batched twin)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from hideseek.cli import main as cli_main
+from hideseek.contract import ARENA_DIR, EPISODE_STATS
+from hideseek.export import export_run
+from hideseek.onnx_policy import PolicyContractError
+from hideseek.play import (evaluate, format_report, mp4_encoder_available, outcome, play_episodes,
+                           load_policies, win_rates)
+
+from test_export import write_run
+
+HORIZON = 12
+
+
+@pytest.fixture(scope="module")
+def arena(tmp_path_factory) -> Path:
+    """The quadrant arena with a short horizon, as a YAML file (what --arena accepts)."""
+    data = yaml.safe_load((ARENA_DIR / "quadrant.yaml").read_text())
+    data["horizon"] = HORIZON
+    path = tmp_path_factory.mktemp("arena") / "short.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, Path]:
+    """Two independent untrained runs, each exported: for play and cross-play."""
+    root = tmp_path_factory.mktemp("runs")
+    out = {}
+    for name, seed in (("a", 0), ("b", 1)):
+        run = write_run(root / name, {"horizon": HORIZON}, seed=seed)
+        export_run(run, None, root / f"{name}_onnx")
+        out[name] = run
+        out[f"{name}_onnx"] = root / f"{name}_onnx"
+    return out
+
+
+def _stats(hidden: float) -> dict[str, float]:
+    return {name: (hidden if name == "hidden_fraction" else 1.0) for name in EPISODE_STATS}
+
+
+def test_outcome_win_rates_and_table():
+    assert outcome(_stats(0.75)) == "hider"
+    assert outcome(_stats(0.25)) == "seeker"
+    assert outcome(_stats(0.5)) == "draw"
+    episodes = [_stats(0.75), _stats(0.0), _stats(0.1), _stats(0.5)]
+    assert win_rates(episodes) == {"hider": 0.25, "seeker": 0.5, "draw": 0.25}
+    table = format_report(episodes, "title")
+    assert table.startswith("title: 4 episodes")
+    for name in EPISODE_STATS:
+        assert name in table
+    assert "hiders 25.0%, seekers 50.0%, draws 25.0%" in table
+
+
+def test_eval_reports_reproducible_statistics(runs, capsys):
+    first, _ = evaluate(runs["a"], episodes=3, seed=5)
+    again, loaded = evaluate(runs["a"], episodes=3, seed=5)
+    assert len(first) == 3 and first == again
+    assert set(first[0]) == set(EPISODE_STATS)
+    assert loaded.update == 0
+    for e in first:
+        assert 0.0 <= e["hidden_fraction"] <= 1.0
+    assert cli_main(["eval", str(runs["a"]), "--episodes", "2", "--deterministic"]) == 0
+    out = capsys.readouterr().out
+    assert "2 episodes" in out and "win rate:" in out
+
+
+def test_eval_bad_target(tmp_path, capsys):
+    assert cli_main(["eval", str(tmp_path / "nothing"), "--episodes", "2"]) == 2
+    assert "no such file or directory" in capsys.readouterr().err
+
+
+def test_play_in_the_twin_prints_statistics(runs, arena, capsys):
+    onnx_dir = runs["a_onnx"]
+    rc = cli_main(["play", "--hider", str(onnx_dir / "Hider.onnx"), "--seeker",
+                   str(onnx_dir / "Seeker.onnx"), "--arena", str(arena), "--episodes", "2"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "2 episodes" in out and "win rate:" in out
+    for name in EPISODE_STATS:
+        assert name in out
+
+
+def test_cross_play_and_determinism(runs, arena):
+    """A hider from run a against a seeker from run b; deterministic play repeats exactly."""
+    from hideseek import make_env
+
+    policies = load_policies(runs["a_onnx"] / "Hider.onnx", runs["b_onnx"] / "Seeker.onnx")
+    env = make_env(str(arena))
+    try:
+        one = play_episodes(policies, env, 2, seed=3, deterministic=True)
+        two = play_episodes(policies, env, 2, seed=3, deterministic=True)
+    finally:
+        env.close()
+    assert one == two and len(one) == 2
+    assert set(one[0]) == set(EPISODE_STATS)
+
+
+def test_play_rejects_wrong_team_and_wrong_world(runs, arena, tmp_path, capsys):
+    a = runs["a_onnx"]
+    # Seeker.onnx given as the hider policy.
+    rc = cli_main(["play", "--hider", str(a / "Seeker.onnx"), "--seeker", str(a / "Seeker.onnx"),
+                   "--arena", str(arena), "--episodes", "1"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "Seeker.onnx" in err and "hideseek.team" in err and "--hider" in err
+    # Policies exported for a world with 8 lidar rays cannot play the 30-ray quadrant.
+    run = write_run(tmp_path / "lidar8", {"horizon": HORIZON, "lidar_rays": 8})
+    export_run(run, None, tmp_path / "lidar8_onnx", twin_obs=False)
+    rc = cli_main(["play", "--hider", str(tmp_path / "lidar8_onnx" / "Hider.onnx"),
+                   "--seeker", str(a / "Seeker.onnx"), "--arena", str(arena), "--episodes", "1"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "input obs_0 shape = [19]" in err and "[41]" in err
+    # A path that is not a build.
+    rc = cli_main(["play", "--hider", str(a / "Hider.onnx"), "--seeker", str(a / "Seeker.onnx"),
+                   "--env", str(tmp_path / "no_build"), "--episodes", "1"])
+    assert rc == 2
+    with pytest.raises(PolicyContractError, match="an existing .onnx file"):
+        load_policies(tmp_path / "none.onnx", a / "Seeker.onnx")
+
+
+def test_play_writes_a_gif(runs, arena, tmp_path, capsys):
+    import imageio.v3 as iio
+
+    a = runs["a_onnx"]
+    gif = tmp_path / "play.gif"
+    rc = cli_main(["play", "--hider", str(a / "Hider.onnx"), "--seeker", str(a / "Seeker.onnx"),
+                   "--arena", str(arena), "--episodes", "1", "--video", str(gif)])
+    assert rc == 0
+    frames = iio.imread(gif, index=None)
+    assert frames.shape[0] == HORIZON + 1 and frames.ndim == 4
+    assert np.ptp(frames) > 0  # a picture, not a blank canvas
+    assert f"({HORIZON + 1} frames)" in capsys.readouterr().out
+
+
+def test_video_target_is_checked_before_playing(runs, tmp_path, capsys):
+    a = runs["a_onnx"]
+    base = ["play", "--hider", str(a / "Hider.onnx"), "--seeker", str(a / "Seeker.onnx"),
+            "--episodes", "1"]
+    assert cli_main(base + ["--video", str(tmp_path / "x.avi")]) == 2
+    assert ".gif or .mp4" in capsys.readouterr().err
+    if not mp4_encoder_available():
+        assert cli_main(base + ["--video", str(tmp_path / "x.mp4")]) == 2
+        assert "imageio-ffmpeg" in capsys.readouterr().err
+        assert not (tmp_path / "x.mp4").exists()
+    assert cli_main(base[:-2] + ["--episodes", "0"]) == 2
+    assert "at least 1" in capsys.readouterr().err
