@@ -106,16 +106,17 @@ def write_video(path: str | Path, frames: Sequence[np.ndarray], fps: float) -> P
     return path
 
 
-def open_env(env_spec: str, arena: str, render: bool, overrides: Mapping[str, Any] | None = None):
-    """The twin (``"twin"``) or a Unity build at ``env_spec``, as a PettingZoo ParallelEnv."""
+def open_env(env_spec: str, arena: str, render: bool, seed: int = 0):
+    """The twin (``"twin"``) or a Unity build at ``env_spec``, as a PettingZoo ParallelEnv.
+    The arena config goes to the Unity build too (over the environment-parameters channel)."""
     if env_spec == "twin":
         from . import make_env
-        return make_env(arena, render_mode="rgb_array" if render else None, **dict(overrides or {}))
+        return make_env(arena, render_mode="rgb_array" if render else None)
     if not Path(env_spec).exists():
         raise ConfigError("--env", "<path>", env_spec,
                           "'twin' or the path of a Unity build (executable)")
     from .envs import UnityParallelEnv
-    return UnityParallelEnv(file_name=env_spec)
+    return UnityParallelEnv(file_name=env_spec, arena=arena, seed=seed)
 
 
 def _agent_obs_shapes(env, agent: str) -> tuple[tuple[int, ...], ...]:
@@ -188,7 +189,7 @@ def main(args: argparse.Namespace) -> int:
         raise ConfigError("--episodes", "episodes", args.episodes, "at least 1")
     video = _check_video_target(args.video, args.env) if args.video else None
     policies = load_policies(args.hider, args.seeker)
-    env = open_env(args.env, args.arena, render=video is not None)
+    env = open_env(args.env, args.arena, render=video is not None, seed=args.seed)
     try:
         check_policies(policies, env)
         frames: list | None = [] if video is not None else None
