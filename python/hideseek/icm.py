@@ -30,6 +30,7 @@ class ICMConfig:
     lr: float = field(default=5e-4, metadata=spec(gt=0.0, le=1.0))
     gamma: float = field(default=0.99, metadata=spec(ge=0.0, le=1.0,
                                                      doc="discount of the intrinsic returns"))
+    epochs: int = field(default=1, metadata=spec(ge=1, le=100, doc="passes over each rollout"))
 
     @property
     def enabled(self) -> bool:
@@ -88,3 +89,57 @@ class ICM(nn.Module):
     def reward(self, obs: tuple[Tensor, ...], next_obs: tuple[Tensor, ...], actions: Tensor) -> Tensor:
         phi_next, pred_next, _ = self(obs, next_obs, actions)
         return intrinsic_reward(pred_next, phi_next, self.cfg.eta)
+
+
+class Curiosity(nn.Module):
+    """A team's ICM with its optimizer and the running std of discounted intrinsic returns."""
+
+    def __init__(self, layout: ObsLayout, cfg: ICMConfig, streams: int,
+                 device: torch.device | str = "cpu"):
+        super().__init__()
+        from .normalize import DiscountedReturn, RunningMeanStd
+
+        self.cfg = cfg
+        self.icm = ICM(layout, cfg)
+        self.returns = DiscountedReturn((streams,), cfg.gamma)
+        self.return_stats = RunningMeanStd()
+        self.to(device)
+        self.optimizer = torch.optim.Adam(self.icm.parameters(), lr=cfg.lr)
+
+    @torch.no_grad()
+    def rewards(self, obs: tuple[Tensor, ...], next_obs: tuple[Tensor, ...], actions: Tensor,
+                weight: Tensor) -> tuple[Tensor, Tensor]:
+        """Time-major inputs ``[T, M, ...]`` -> (normalized, raw) intrinsic rewards ``[T, M]``;
+        zero where ``weight`` is 0 (the agent could not act or is absent)."""
+        t, m = actions.shape[:2]
+        flat = lambda xs: tuple(x.reshape(t * m, *x.shape[2:]) for x in xs)  # noqa: E731
+        raw = self.icm.reward(flat(obs), flat(next_obs), actions.reshape(t * m, -1))
+        raw = raw.view(t, m) * weight
+        rets = torch.stack([self.returns.step(raw[i]) for i in range(t)])
+        self.return_stats.update(rets)
+        return (raw / self.return_stats.std).to(raw.dtype), raw
+
+    def update(self, obs: tuple[Tensor, ...], next_obs: tuple[Tensor, ...], actions: Tensor,
+               weight: Tensor, generator: torch.Generator, epochs: int,
+               minibatches: int) -> dict[str, Tensor]:
+        """Train on flat samples ``[M, ...]``; returns device scalars."""
+        m = actions.shape[0]
+        size = -(-m // minibatches)
+        sums: dict[str, Tensor] = {}
+        steps = 0
+        for _ in range(epochs):
+            perm = torch.randperm(m, generator=generator, device=generator.device).to(actions.device)
+            for start in range(0, m, size):
+                idx = perm[start:start + size]
+                phi_next, pred, inv_logp = self.icm(tuple(o[idx] for o in obs),
+                                                    tuple(o[idx] for o in next_obs), actions[idx])
+                loss, l_inv, l_fwd = icm_losses(phi_next, pred, inv_logp, actions[idx],
+                                                self.cfg.beta, weight[idx])
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                self.optimizer.step()
+                for k, v in (("icm_loss", loss), ("icm_inverse_loss", l_inv),
+                             ("icm_forward_loss", l_fwd)):
+                    sums[k] = sums.get(k, 0.0) + v.detach()
+                steps += 1
+        return {k: v / steps for k, v in sums.items()}

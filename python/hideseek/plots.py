@@ -1,0 +1,163 @@
+"""``hideseek plot RUN_DIR``: the emergence dashboard from ``RUN_DIR/scalars.jsonl``.
+
+Writes ``dashboard.png`` (team rewards, hidden fraction, box and ramp movement, locks, door
+blocking, seekers on top, grabs; dashed lines = uniformly random play of both teams, from
+``baseline.json``) and ``training.png`` (losses, entropy, KL, clip fraction, explained variance,
+curiosity, throughput). Curves are smoothed with a centred moving average; the raw values are
+drawn faintly underneath so smoothing never hides noise.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .checkpoint import CheckpointError
+
+# (title, [(scalar key, label)]) per panel of the emergence dashboard.
+DASHBOARD = (
+    ("Team reward per episode", [("episode/hider_return", "hiders"), ("-episode/hider_return", "seekers")]),
+    ("Hidden fraction (post-prep steps)", [("episode/hidden_fraction", "hidden")]),
+    ("Box movement (max displacement, m)", [("episode/max_box_displacement_prep", "prep"),
+                                            ("episode/max_box_displacement", "episode")]),
+    ("Ramp movement (max displacement, m)", [("episode/max_ramp_displacement_prep", "prep"),
+                                             ("episode/max_ramp_displacement", "episode")]),
+    ("Locked at end of prep", [("episode/boxes_locked_prep_by_hiders", "boxes by hiders"),
+                               ("episode/ramps_locked_prep_by_hiders", "ramps by hiders"),
+                               ("episode/boxes_locked_prep_by_seekers", "boxes by seekers"),
+                               ("episode/ramps_locked_prep_by_seekers", "ramps by seekers")]),
+    ("Locked at end of episode", [("episode/boxes_locked_end_by_hiders", "boxes by hiders"),
+                                  ("episode/ramps_locked_end_by_hiders", "ramps by hiders"),
+                                  ("episode/boxes_locked_end_by_seekers", "boxes by seekers"),
+                                  ("episode/ramps_locked_end_by_seekers", "ramps by seekers")]),
+    ("Doors blocked at end of prep", [("episode/doors_blocked_prep", "doors")]),
+    ("Seeker-on-top steps", [("episode/seeker_on_top_steps", "steps")]),
+    ("Grabs per agent", [("episode/grabs_per_hider", "hider"), ("episode/grabs_per_seeker", "seeker")]),
+)
+
+TRAINING = (
+    ("Policy loss", "policy_loss"), ("Value loss", "value_loss"), ("Entropy", "entropy"),
+    ("Approx. KL", "approx_kl"), ("Clip fraction", "clip_fraction"),
+    ("Explained variance (ext)", "explained_variance"), ("Intrinsic reward (normalized)", "reward_int"),
+    ("ICM loss", "icm_loss"), ("Extrinsic reward per agent-step", "reward_ext"),
+)
+
+
+def read_scalars(run_dir: str | Path) -> list[dict]:
+    path = Path(run_dir) / "scalars.jsonl"
+    if not path.is_file():
+        raise CheckpointError(path, "no such file", "a run directory written by hideseek train")
+    records = []
+    for i, line in enumerate(path.read_text().splitlines()):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            # A run killed mid-write leaves at most a torn last line.
+            if i != len(path.read_text().splitlines()) - 1:
+                raise CheckpointError(path, f"line {i + 1} is not JSON", "one JSON object per line")
+    return records
+
+
+def series(records: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
+    """(agent steps, values) of ``key`` ("-key" negates), skipping updates without episodes."""
+    sign = -1.0 if key.startswith("-") else 1.0
+    key = key.lstrip("-")
+    xs, ys = [], []
+    for r in records:
+        if key in r and (not key.startswith("episode/") or r.get("episode/count", 1) > 0):
+            xs.append(r["agent_steps"])
+            ys.append(sign * r[key])
+    return np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+
+
+def smooth(y: np.ndarray, frac: float = 0.05) -> np.ndarray:
+    w = max(1, int(len(y) * frac)) | 1
+    if len(y) < 3 or w == 1:
+        return y
+    pad = w // 2
+    yp = np.pad(y, pad, mode="edge")
+    return np.convolve(yp, np.ones(w) / w, mode="valid")
+
+
+def _panel(ax, records, keys, title, baseline=None):
+    import matplotlib.pyplot as plt
+
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, (key, label) in enumerate(keys):
+        x, y = series(records, key)
+        if len(x) == 0:
+            continue
+        c = colors[i % len(colors)]
+        ax.plot(x, y, color=c, alpha=0.2, lw=0.8)
+        ax.plot(x, smooth(y), color=c, lw=1.8, label=label)
+        base_key = key.lstrip("-").split("/", 1)[-1]
+        if baseline and base_key in baseline:
+            sign = -1.0 if key.startswith("-") else 1.0
+            ax.axhline(sign * baseline[base_key], color=c, ls="--", lw=1.0)
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel("agent steps", fontsize=8)
+    ax.tick_params(labelsize=8)
+    if len(keys) > 1:
+        ax.legend(fontsize=7)
+
+
+def write_dashboard(run_dir: str | Path, out: str | Path | None = None) -> list[Path]:
+    """Write the PNGs; returns their paths."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    run_dir = Path(run_dir)
+    records = read_scalars(run_dir)
+    if not records:
+        raise CheckpointError(run_dir / "scalars.jsonl", "empty", "at least one logged update")
+    out = Path(out) if out is not None else run_dir / "plots"
+    out.mkdir(parents=True, exist_ok=True)
+    base_path = run_dir / "baseline.json"
+    baseline = json.loads(base_path.read_text()) if base_path.is_file() else None
+    last = records[-1]
+    written = []
+
+    fig, axes = plt.subplots(3, 3, figsize=(15, 11))
+    for ax, (title, keys) in zip(axes.flat, DASHBOARD):
+        _panel(ax, records, keys, title, baseline)
+    note = " (dashed: random play)" if baseline else ""
+    fig.suptitle(f"{run_dir.name}: emergence dashboard{note} - {last['agent_steps']:,} agent steps, "
+                 f"{last.get('minutes', 0):.1f} min", fontsize=12)
+    fig.tight_layout()
+    path = out / "dashboard.png"
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    written.append(path)
+
+    fig, axes = plt.subplots(3, 4, figsize=(18, 11))
+    panels = [(t, [(f"hider/{k}", "hiders"), (f"seeker/{k}", "seekers")]) for t, k in TRAINING]
+    panels += [("Agent-steps per second", [("perf/sps", "sps")]),
+               ("Time shares", [("perf/sim_share", "sim"), ("perf/policy_share", "policy"),
+                                ("perf/update_share", "update")]),
+               ("Approx. KL vs clip fraction (hiders)", [("hider/approx_kl", "kl"),
+                                                        ("hider/clip_fraction", "clip")])]
+    for ax, (title, keys) in zip(axes.flat, panels):
+        _panel(ax, records, keys, title)
+    fig.suptitle(f"{run_dir.name}: training diagnostics", fontsize=12)
+    fig.tight_layout()
+    path = out / "training.png"
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    written.append(path)
+    return written
+
+
+def main(args) -> int:
+    for p in write_dashboard(args.run_dir, args.out):
+        print(p)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(type("A", (), {"run_dir": sys.argv[1], "out": None})()))
