@@ -154,3 +154,29 @@ def test_video_target_is_checked_before_playing(runs, tmp_path, capsys):
         assert not (tmp_path / "x.mp4").exists()
     assert cli_main(base[:-2] + ["--episodes", "0"]) == 2
     assert "at least 1" in capsys.readouterr().err
+
+
+def test_play_through_the_ml_agents_protocol(runs, arena):
+    """The same ONNX policies drive the Unity twin player over the real ML-Agents protocol
+    (mlagents-envs launches builds/twin/HideAndSeekTwin.x86_64 as it would a Unity build)."""
+    import os
+
+    from hideseek.contract import REPO_ROOT
+    from hideseek.envs import UnityParallelEnv
+    from hideseek.play import check_policies
+
+    build = REPO_ROOT / "builds" / "twin" / "HideAndSeekTwin.x86_64"
+    if not build.is_file():
+        pytest.skip(f"{build} is not in this checkout")
+    policies = load_policies(runs["a_onnx"] / "Hider.onnx", runs["b_onnx"] / "Seeker.onnx")
+    # A worker id of our own so parallel test sessions do not fight over the default port.
+    env = UnityParallelEnv(file_name=str(build), arena=str(arena), seed=0,
+                           worker_id=20 + os.getpid() % 40)
+    try:
+        check_policies(policies, env)
+        episodes = play_episodes(policies, env, 2, seed=1)
+    finally:
+        env.close()
+    assert len(episodes) == 2
+    assert set(episodes[0]) >= set(EPISODE_STATS)
+    assert all(0.0 <= e["hidden_fraction"] <= 1.0 for e in episodes)
