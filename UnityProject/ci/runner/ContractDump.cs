@@ -1,0 +1,251 @@
+// The C# side of the contract as JSON (TestRunner --dump-contract): compiled-in scenario defaults,
+// the observation/state layout, names and ids, and one packed sample per scenario that
+// tests/test_unity_parity.py re-packs with the Python twin and compares.
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Text;
+using HideAndSeek.Core;
+
+namespace HideAndSeek.CI
+{
+    public static class ContractDump
+    {
+        public static string Json()
+        {
+            var root = new Dictionary<string, object>();
+            root["behavior_names"] = new Dictionary<string, object>
+            {
+                { "hider", Contract.HiderBehavior + "?team=" + Contract.HiderTeamId },
+                { "seeker", Contract.SeekerBehavior + "?team=" + Contract.SeekerTeamId },
+            };
+            root["action_branches"] = Contract.ActionBranches;
+            root["action_branch_names"] = Contract.ActionBranchNames;
+            root["no_move_bin"] = Contract.NoMoveBin;
+            root["episode_stats"] = Contract.EpisodeStats;
+            root["stats_prefix"] = Contract.StatsPrefix;
+            root["global_state_channel_id"] = Contract.GlobalStateChannelId;
+            root["sensor_names"] = Contract.SensorNames;
+            root["sensor_names_sorted"] = SensorOrder.Sort(Contract.SensorNames.Reverse());
+            root["env_keys"] = WorldParamFields.EnvironmentKeys();
+            root["fields"] = WorldParamFields.All.Select(f => (object)new Dictionary<string, object>
+            {
+                { "key", f.Key }, { "kind", f.Kind.ToString().ToLowerInvariant() },
+                { "ge", f.Ge }, { "le", f.Le }, { "gt", f.Gt }, { "lt", f.Lt },
+            }).ToList();
+            var scenarios = new Dictionary<string, object>();
+            foreach (var name in WorldParams.Scenarios)
+            {
+                var w = WorldDefaults.For(name);
+                scenarios[name] = new Dictionary<string, object>
+                {
+                    { "world", WorldDict(w) },
+                    { "layout", LayoutDict(new ObsLayout(w)) },
+                    { "prep_steps", w.PrepSteps },
+                    { "max_walls", LayoutGenerator.MaxWalls(w) },
+                    { "sample", Sample(w) },
+                };
+            }
+            root["scenarios"] = scenarios;
+            var sb = new StringBuilder();
+            Write(sb, root);
+            return sb.ToString();
+        }
+
+        static Dictionary<string, object> WorldDict(WorldParams w)
+        {
+            var d = new Dictionary<string, object>();
+            foreach (var f in WorldParamFields.All)
+            {
+                var v = f.Get(w);
+                switch (f.Kind)
+                {
+                    case ParamKind.Choice: d[f.Key] = WorldParams.Scenarios[(int)v[0]]; break;
+                    case ParamKind.Range: d[f.Key] = new[] { (int)v[0], (int)v[1] }; break;
+                    case ParamKind.Int: d[f.Key] = (int)v[0]; break;
+                    default: d[f.Key] = v[0]; break;
+                }
+            }
+            return d;
+        }
+
+        static Dictionary<string, object> LayoutDict(ObsLayout l)
+        {
+            return new Dictionary<string, object>
+            {
+                { "obs_shapes", l.ObsShapes },
+                { "obs_columns", l.ObsColumns },
+                { "action_branches", Contract.ActionBranches },
+                { "state_size", l.StateSize },
+                { "state_blocks", l.StateBlocks.Select(b => (object)new object[] { b.Name, b.Rows, b.Columns }).ToList() },
+                { "state_agent_columns", Contract.StateAgentColumns },
+                { "state_object_columns", Contract.StateObjectColumns },
+                { "state_global_columns", Contract.StateGlobalColumns },
+            };
+        }
+
+        /// <summary>A deterministic arena snapshot (seeded layout plus made-up motion, locks, holds and sightings) and its packing.</summary>
+        static Dictionary<string, object> Sample(WorldParams w)
+        {
+            var layout = LayoutGenerator.Generate(w, 7);
+            var s = new ArenaSnapshot(w);
+            var rng = new Random(11);
+            s.Step = Math.Max(w.PrepSteps - 3, 0);
+            for (var a = 0; a < s.Agents.Length; a++)
+            {
+                var sp = layout.Agents[a];
+                s.Agents[a].Present = sp.Present;
+                s.Agents[a].Pos = sp.Pos;
+                s.Agents[a].Theta = sp.Theta;
+                s.Agents[a].Z = a == s.Agents.Length - 1 ? w.WallHeight : 0.0;
+                s.Agents[a].Vel = new Vec2(rng.NextDouble() - 0.5, rng.NextDouble() - 0.5);
+                s.Agents[a].AngVel = rng.NextDouble() * 4 - 2;
+            }
+            for (var o = 0; o < s.Objects.Length; o++)
+            {
+                var isRamp = o >= w.MaxBoxes;
+                var sp = isRamp ? layout.Ramps[o - w.MaxBoxes] : layout.Boxes[o];
+                s.Objects[o].Present = sp.Present;
+                s.Objects[o].Pos = sp.Pos;
+                s.Objects[o].Theta = sp.Theta;
+                s.Objects[o].Vel = new Vec2(rng.NextDouble() - 0.5, rng.NextDouble() - 0.5);
+                s.Objects[o].SizeX = isRamp ? w.RampLength : (sp.Elongated ? w.ElongatedBoxLength : w.BoxSize);
+                s.Objects[o].SizeY = isRamp ? w.RampWidth : w.BoxSize;
+                s.Objects[o].LockedTeam = o % 3 == 0 ? -1 : (o % 3 == 1 ? 0 : 1);
+                s.Objects[o].HeldBy = o == 0 ? 1 : -1;
+            }
+            for (var v = 0; v < s.Agents.Length; v++)
+            {
+                for (var t = 0; t < s.Agents.Length; t++)
+                    s.SeenAgents[v, t] = v != t && s.Agents[v].Present && s.Agents[t].Present && rng.NextDouble() < 0.6;
+                for (var o = 0; o < s.Objects.Length; o++)
+                    s.SeenObjects[v, o] = s.Agents[v].Present && s.Objects[o].Present && rng.NextDouble() < 0.6;
+                for (var r = 0; r < w.LidarRays; r++)
+                    s.Lidar[v, r] = rng.NextDouble() < 0.3 ? 1f : (float)rng.NextDouble();
+            }
+            var obs0 = new List<object>();
+            var obs1 = new List<object>();
+            var obs2 = new List<object>();
+            var obs3 = new List<object>();
+            var masks = new List<object>();
+            for (var a = 0; a < s.Agents.Length; a++)
+            {
+                obs0.Add(ObsPacker.Self(s, a));
+                obs1.Add(ObsPacker.AgentRows(s, a));
+                obs2.Add(ObsPacker.ObjectRows(s, a, false));
+                obs3.Add(ObsPacker.ObjectRows(s, a, true));
+                masks.Add(ActionMapping.Mask(ActionMapping.IsFrozen(s.Agents[a].Team, s.Agents[a].Present, s.Phase)));
+            }
+            var state = ObsPacker.State(s);
+            var payload = GlobalStatePayload.Encode(3, s.Step, state);
+            return new Dictionary<string, object>
+            {
+                { "t", s.Step },
+                { "agents", s.Agents.Select(a => (object)new Dictionary<string, object>
+                    {
+                        { "present", a.Present }, { "pos", new[] { a.Pos.X, a.Pos.Y } }, { "z", a.Z },
+                        { "vel", new[] { a.Vel.X, a.Vel.Y } }, { "theta", a.Theta }, { "angvel", a.AngVel },
+                    }).ToList() },
+                { "objects", s.Objects.Select(o => (object)new Dictionary<string, object>
+                    {
+                        { "present", o.Present }, { "pos", new[] { o.Pos.X, o.Pos.Y } },
+                        { "vel", new[] { o.Vel.X, o.Vel.Y } }, { "theta", o.Theta },
+                        { "size", new[] { o.SizeX, o.SizeY } }, { "locked_team", o.LockedTeam }, { "held_by", o.HeldBy },
+                    }).ToList() },
+                { "seen_agents", Matrix(s.SeenAgents) },
+                { "seen_objects", Matrix(s.SeenObjects) },
+                { "lidar", FloatMatrix(s.Lidar) },
+                { "obs_0", obs0 }, { "obs_1", obs1 }, { "obs_2", obs2 }, { "obs_3", obs3 },
+                { "action_mask", masks },
+                { "state", state },
+                { "payload_arena", 3 },
+                { "payload_hex", BitConverter.ToString(payload).Replace("-", "").ToLowerInvariant() },
+            };
+        }
+
+        static List<object> Matrix(bool[,] m)
+        {
+            var rows = new List<object>();
+            for (var i = 0; i < m.GetLength(0); i++)
+            {
+                var row = new bool[m.GetLength(1)];
+                for (var j = 0; j < row.Length; j++) row[j] = m[i, j];
+                rows.Add(row);
+            }
+            return rows;
+        }
+
+        static List<object> FloatMatrix(float[,] m)
+        {
+            var rows = new List<object>();
+            for (var i = 0; i < m.GetLength(0); i++)
+            {
+                var row = new float[m.GetLength(1)];
+                for (var j = 0; j < row.Length; j++) row[j] = m[i, j];
+                rows.Add(row);
+            }
+            return rows;
+        }
+
+        // ---------------------------------------------------------------- a minimal JSON writer
+        static void Write(StringBuilder sb, object v)
+        {
+            if (v == null) { sb.Append("null"); return; }
+            if (v is string) { WriteString(sb, (string)v); return; }
+            if (v is bool) { sb.Append((bool)v ? "true" : "false"); return; }
+            if (v is int) { sb.Append(((int)v).ToString(CultureInfo.InvariantCulture)); return; }
+            if (v is double) { WriteNumber(sb, (double)v); return; }
+            if (v is float) { WriteNumber(sb, (float)v); return; }
+            var dict = v as Dictionary<string, object>;
+            if (dict != null)
+            {
+                sb.Append('{');
+                var first = true;
+                foreach (var kv in dict)
+                {
+                    if (!first) sb.Append(", ");
+                    first = false;
+                    WriteString(sb, kv.Key);
+                    sb.Append(": ");
+                    Write(sb, kv.Value);
+                }
+                sb.Append('}');
+                return;
+            }
+            var seq = v as System.Collections.IEnumerable;
+            if (seq != null)
+            {
+                sb.Append('[');
+                var first = true;
+                foreach (var item in seq)
+                {
+                    if (!first) sb.Append(", ");
+                    first = false;
+                    Write(sb, item);
+                }
+                sb.Append(']');
+                return;
+            }
+            throw new ArgumentException("cannot write " + v.GetType() + " as JSON");
+        }
+
+        static void WriteNumber(StringBuilder sb, double d)
+        {
+            if (double.IsNaN(d) || double.IsInfinity(d)) throw new ArgumentException("non-finite number in the contract dump");
+            sb.Append(d.ToString("R", CultureInfo.InvariantCulture));
+        }
+
+        static void WriteString(StringBuilder sb, string s)
+        {
+            sb.Append('"');
+            foreach (var c in s)
+            {
+                if (c == '"' || c == '\\') sb.Append('\\').Append(c);
+                else if (c < ' ') sb.Append("\\u").Append(((int)c).ToString("x4"));
+                else sb.Append(c);
+            }
+            sb.Append('"');
+        }
+    }
+}
