@@ -12,8 +12,9 @@ from hideseek.cli import main as cli_main
 from hideseek.contract import ARENA_DIR, EPISODE_STATS
 from hideseek.export import export_run
 from hideseek.onnx_policy import PolicyContractError
-from hideseek.play import (evaluate, format_report, mp4_encoder_available, outcome, play_episodes,
-                           load_policies, win_rates)
+import hideseek.play as play_module
+from hideseek.play import (evaluate, format_report, load_policies, mp4_encoder_available, outcome,
+                           play_episodes, win_rates)
 
 from test_export import write_run
 
@@ -142,16 +143,19 @@ def test_play_writes_a_gif(runs, arena, tmp_path, capsys):
     assert f"({HORIZON + 1} frames)" in capsys.readouterr().out
 
 
-def test_video_target_is_checked_before_playing(runs, tmp_path, capsys):
+def test_video_target_is_checked_before_playing(runs, tmp_path, capsys, monkeypatch):
     a = runs["a_onnx"]
     base = ["play", "--hider", str(a / "Hider.onnx"), "--seeker", str(a / "Seeker.onnx"),
             "--episodes", "1"]
     assert cli_main(base + ["--video", str(tmp_path / "x.avi")]) == 2
     assert ".gif or .mp4" in capsys.readouterr().err
-    if not mp4_encoder_available():
-        assert cli_main(base + ["--video", str(tmp_path / "x.mp4")]) == 2
-        assert "imageio-ffmpeg" in capsys.readouterr().err
-        assert not (tmp_path / "x.mp4").exists()
+    assert cli_main(base + ["--video", str(tmp_path / "x.gif"), "--env", str(a)]) == 2
+    assert "--env twin" in capsys.readouterr().err
+    # Without an ffmpeg encoder, mp4 is refused up front with the fix in the message.
+    monkeypatch.setattr(play_module, "mp4_encoder_available", lambda: False)
+    assert cli_main(base + ["--video", str(tmp_path / "x.mp4")]) == 2
+    assert "imageio-ffmpeg" in capsys.readouterr().err
+    assert not (tmp_path / "x.mp4").exists()
     assert cli_main(base[:-2] + ["--episodes", "0"]) == 2
     assert "at least 1" in capsys.readouterr().err
 
@@ -180,3 +184,16 @@ def test_play_through_the_ml_agents_protocol(runs, arena):
     assert len(episodes) == 2
     assert set(episodes[0]) >= set(EPISODE_STATS)
     assert all(0.0 <= e["hidden_fraction"] <= 1.0 for e in episodes)
+
+
+@pytest.mark.skipif(not mp4_encoder_available(), reason="no mp4 encoder (pip install imageio-ffmpeg)")
+def test_play_writes_an_mp4(runs, arena, tmp_path):
+    import imageio.v2 as iio2
+
+    a = runs["a_onnx"]
+    mp4 = tmp_path / "play.mp4"
+    rc = cli_main(["play", "--hider", str(a / "Hider.onnx"), "--seeker", str(a / "Seeker.onnx"),
+                   "--arena", str(arena), "--episodes", "1", "--video", str(mp4)])
+    assert rc == 0
+    reader = iio2.get_reader(str(mp4))
+    assert reader.count_frames() == HORIZON + 1
