@@ -10,12 +10,14 @@ moves it by the box's share of the overlap.
 
 Rules the twin fixes where a physics engine would decide (the Unity scene gets them from PhysX):
 - Bodies only yaw; objects turn only while held (they keep their yaw relative to the holder).
-- An agent collides with walls, boxes and ramps only while on the floor level (z below the
-  top height); standing on top it walks over them and collides only with other raised agents.
+- An agent collides with walls, boxes and ramps only while its feet are more than
+  ``CLIMB_TOLERANCE`` below the top height; higher up (near the top of a ramp, or on top) it
+  steps over them and collides only with agents at its level.
 - A ramp does not block an agent whose centre is within the ramp's width and whose height is
   within ``CLIMB_TOLERANCE`` of the slope beneath it: that is how it is climbed from the low end.
-- An agent stands on top while its centre is over a box or wall top (with ``SUPPORT_MARGIN``)
-  or the top of a ramp; otherwise it falls to the floor. An agent on a box moves with the box.
+- An agent stands on the highest surface under its centre (box or wall top, with
+  ``SUPPORT_MARGIN``, or a ramp slope) within ``CLIMB_TOLERANCE`` above its feet; with none it
+  falls to the floor. An agent on a box moves with the box.
 """
 
 from __future__ import annotations
@@ -172,7 +174,8 @@ def solve_contacts(agent_pos: Tensor, agent_z: Tensor, agent_present: Tensor,
     """Project predicted positions out of all contacts. Returns (agent_pos, obj_pos)."""
     n, a = agent_pos.shape[:2]
     w_agent = torch.full_like(agent_z, c.agent_inv_mass)
-    low = agent_z < c.top - 1e-3                                    # on the floor or a slope
+    # Agents whose feet are within climbing reach of the top step over walls and objects.
+    low = agent_z < c.top - CLIMB_TOLERANCE
     pair_ok = ~torch.eye(a, dtype=torch.bool, device=agent_pos.device)
     level = (agent_z[:, :, None] - agent_z[:, None, :]).abs() < LEVEL_GAP
     agent_pair = pair_ok & level & agent_present[:, :, None] & agent_present[:, None, :]
@@ -214,7 +217,11 @@ def solve_contacts(agent_pos: Tensor, agent_z: Tensor, agent_present: Tensor,
 def update_heights(agent_pos: Tensor, agent_z: Tensor, obj_pos: Tensor, obj_yaw: Tensor,
                    obj_half: Tensor, obj_present: Tensor, is_ramp: Tensor, wall_a: Tensor,
                    wall_b: Tensor, c: PhysicsConstants) -> tuple[Tensor, Tensor]:
-    """New heights [N, A] and the box each agent stands on [N, A] (-1 none)."""
+    """New heights [N, A] and the box each agent stands on [N, A] (-1 none).
+
+    Every surface under the agent's centre (box and wall tops, ramp slopes) that is at most
+    ``CLIMB_TOLERANCE`` above its feet can carry it; it stands on the highest, or falls to the
+    floor when there is none."""
     local = to_local(agent_pos[:, :, None], obj_pos[:, None], obj_yaw[:, None])   # [N, A, O, 2]
     over = ((local.abs() - obj_half[:, None]).clamp(min=0.0).norm(dim=-1) <= SUPPORT_MARGIN) \
         & obj_present[:, None]
@@ -222,14 +229,13 @@ def update_heights(agent_pos: Tensor, agent_z: Tensor, obj_pos: Tensor, obj_yaw:
     dist, _ = _wall_normal(agent_pos[:, :, None], wall_a[:, None], wall_b[:, None])
     over_wall = (dist <= c.half_wall + SUPPORT_MARGIN).any(-1)
     slope, in_strip = _ramp_slope(local, c)
-    on_ramp = in_strip & is_ramp[None, None] & obj_present[:, None] & \
-        (slope <= agent_z[:, :, None] + CLIMB_TOLERANCE)
-    ramp_z = torch.where(on_ramp, slope, torch.zeros_like(slope)).amax(-1)        # [N, A]
-    raised = agent_z >= c.top - 1e-3
-    on_top = raised & (over_box.any(-1) | over_wall | (ramp_z >= c.top - 1e-3))
-    new_z = torch.where(on_top, torch.full_like(agent_z, c.top), ramp_z.clamp(max=c.top))
+    reach = agent_z + CLIMB_TOLERANCE
+    on_ramp = in_strip & is_ramp[None, None] & obj_present[:, None] & (slope <= reach[..., None])
+    ramp_z = torch.where(on_ramp, slope, torch.zeros_like(slope)).amax(-1).clamp(max=c.top)
+    can_top = (over_box.any(-1) | over_wall) & (c.top <= reach)
+    new_z = torch.where(can_top, torch.full_like(agent_z, c.top), ramp_z)
     box_idx = torch.where(over_box, 1.0, 0.0).argmax(-1)
-    support = torch.where(on_top & over_box.any(-1), box_idx, torch.full_like(box_idx, -1))
+    support = torch.where(can_top & over_box.any(-1), box_idx, torch.full_like(box_idx, -1))
     return new_z, support
 
 

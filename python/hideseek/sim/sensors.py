@@ -29,6 +29,7 @@ class SensorConstants:
     prep_steps: int
     horizon: int
     max_boxes: int
+    seg_half_thickness: Tensor  # [S] half thickness of each occluder: walls' own, 0 for edges
 
     @staticmethod
     def of(world: WorldConfig, device: torch.device) -> "SensorConstants":
@@ -48,7 +49,10 @@ class SensorConstants:
             other_index=others, own_edges=own,
             is_hider=torch.arange(a, device=device) < lay.max_hiders,
             is_ramp=torch.arange(o, device=device) >= lay.max_boxes,
-            prep_steps=world.prep_steps, horizon=world.horizon, max_boxes=lay.max_boxes)
+            prep_steps=world.prep_steps, horizon=world.horizon, max_boxes=lay.max_boxes,
+            seg_half_thickness=torch.cat([
+                torch.full((w,), world.wall_thickness / 2, device=device),
+                torch.zeros(4 * o, device=device)]))
 
 
 def occluders(s: SimState) -> tuple[Tensor, Tensor]:
@@ -87,7 +91,7 @@ def lidar(s: SimState, c: SensorConstants, seg_a: Tensor, seg_b: Tensor) -> Tens
     direction = torch.stack([torch.cos(angle), torch.sin(angle)], -1)[..., None, :]
     origin = s.agent_pos[:, :, None, None]
     dist = ray_segment_distance(origin, direction, seg_a[:, None, None], seg_b[:, None, None],
-                                c.lidar_range)                                # [N, A, R, S]
+                                c.lidar_range, c.seg_half_thickness)          # [N, A, R, S]
     return dist.amin(-1) / c.lidar_range
 
 

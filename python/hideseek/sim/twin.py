@@ -165,14 +165,16 @@ class TwinSim:
             agent_pred, s.agent_z, s.agent_present, obj_pred, obj_yaw, s.obj_half, inv_mass,
             s.obj_held_by, sc.is_ramp, s.wall_a, s.wall_b, pc, world.physics_iterations)
         # Agents standing on a box ride along with it ("box surfing").
+        # The ride is not the agent's own velocity, or it would keep it after stepping off.
         support = s.agent_support
         obj_move = obj_pred - s.obj_pos
-        carry = obj_move.gather(1, support.clamp(min=0)[..., None].expand(-1, -1, 2))
-        agent_pred = agent_pred + carry * (support >= 0)[..., None]
+        carry = obj_move.gather(1, support.clamp(min=0)[..., None].expand(-1, -1, 2)) \
+            * (support >= 0)[..., None]
+        s.agent_vel = (agent_pred - s.agent_pos) / dt
+        agent_pred = agent_pred + carry
         agent_z, support = update_heights(agent_pred, s.agent_z, obj_pred, obj_yaw, s.obj_half,
                                           s.obj_present, sc.is_ramp, s.wall_a, s.wall_b, pc)
 
-        s.agent_vel = (agent_pred - s.agent_pos) / dt
         s.agent_pos, s.agent_z, s.agent_support = agent_pred, agent_z, support
         s.agent_yaw, s.agent_angvel = yaw, angvel
         s.obj_vel = obj_move / dt * (~locked)[..., None]
