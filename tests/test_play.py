@@ -90,19 +90,23 @@ def test_play_in_the_twin_prints_statistics(runs, arena, capsys):
         assert name in out
 
 
-def test_cross_play_and_determinism(runs, arena):
-    """A hider from run a against a seeker from run b; deterministic play repeats exactly."""
+def test_cross_play_and_reproducibility(runs, arena):
+    """A hider from run a against a seeker from run b. Deterministic play repeats exactly, and
+    so does in-graph sampling when the policies are loaded with the same seed."""
     from hideseek import make_env
 
-    policies = load_policies(runs["a_onnx"] / "Hider.onnx", runs["b_onnx"] / "Seeker.onnx")
+    files = (runs["a_onnx"] / "Hider.onnx", runs["b_onnx"] / "Seeker.onnx")
     env = make_env(str(arena))
     try:
+        policies = load_policies(*files)
         one = play_episodes(policies, env, 2, seed=3, deterministic=True)
         two = play_episodes(policies, env, 2, seed=3, deterministic=True)
+        sampled = [play_episodes(load_policies(*files, seed=9), env, 3, seed=3) for _ in range(2)]
     finally:
         env.close()
     assert one == two and len(one) == 2
     assert set(one[0]) == set(EPISODE_STATS)
+    assert sampled[0] == sampled[1] and len(sampled[0]) == 3
 
 
 def test_play_rejects_wrong_team_and_wrong_world(runs, arena, tmp_path, capsys):

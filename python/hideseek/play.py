@@ -124,7 +124,13 @@ def _agent_obs_shapes(env, agent: str) -> tuple[tuple[int, ...], ...]:
     return tuple(tuple(int(d) for d in space[name].shape) for name in OBS_INPUTS)
 
 
-def load_policies(hider: str | Path, seeker: str | Path) -> dict[str, OnnxPolicy]:
+def load_policies(hider: str | Path, seeker: str | Path,
+                  seed: int | None = None) -> dict[str, OnnxPolicy]:
+    """Open both teams' files. With ``seed``, onnxruntime's random generator is seeded first:
+    its Multinomial kernels take their seed when a session is created, so this (not a later
+    call) is what makes the in-graph sampling reproducible."""
+    if seed is not None:
+        seed_onnxruntime(seed)
     return {"hider": OnnxPolicy(hider), "seeker": OnnxPolicy(seeker)}
 
 
@@ -143,9 +149,9 @@ def play_episodes(policies: Mapping[str, OnnxPolicy], env, episodes: int, seed: 
                   deterministic: bool = False, frames: list | None = None,
                   video_episodes: int = 1) -> list[dict[str, float]]:
     """Run ``episodes`` episodes of ``env`` with one ONNX policy per team; returns the
-    per-episode statistics the env reports at the end of each episode. Frames of the first
-    ``video_episodes`` episodes are appended to ``frames`` when it is given."""
-    seed_onnxruntime(seed)
+    per-episode statistics the env reports at the end of each episode (episode k is reset with
+    ``seed + k``). Frames of the first ``video_episodes`` episodes are appended to ``frames``
+    when it is given."""
     results: list[dict[str, float]] = []
     for episode in range(episodes):
         observations, infos = env.reset(seed=seed + episode)
@@ -188,7 +194,7 @@ def main(args: argparse.Namespace) -> int:
     if args.episodes < 1:
         raise ConfigError("--episodes", "episodes", args.episodes, "at least 1")
     video = _check_video_target(args.video, args.env) if args.video else None
-    policies = load_policies(args.hider, args.seeker)
+    policies = load_policies(args.hider, args.seeker, seed=args.seed)
     env = open_env(args.env, args.arena, render=video is not None, seed=args.seed)
     try:
         check_policies(policies, env)
