@@ -29,7 +29,7 @@ from torch import Tensor, nn
 from . import __version__
 from .config_io import ConfigError
 from .contract import ACTION_BRANCHES, BEHAVIOR_NAMES, TEAMS, ObsLayout, WorldConfig, world_to_dict
-from .onnx_policy import (BRANCHES_OUTPUT, DETERMINISTIC_OUTPUT, MASK_INPUT, MEMORY_INPUT,
+from .onnx_policy import (DETERMINISTIC_OUTPUT, MASK_INPUT, MEMORY_INPUT,
                           MEMORY_OUTPUT, META_OBS_SHAPES, META_PREFIX, META_TEAM, META_WORLD,
                           MODEL_API_VERSION, OBS_INPUTS, SAMPLED_OUTPUT, OnnxPolicy,
                           contract_input_names, contract_output_names)
