@@ -219,6 +219,12 @@ def random_batch(layout: ObsLayout, batch: int, memory_size: int, seed: int = 0)
     return Batch(f"random (seed {seed})", obs, random_masks(batch, rng), memory)
 
 
+def team_slice(layout: ObsLayout, team: str) -> slice:
+    """The agent slots of ``team`` in the simulator's [.., A, ..] tensors (hiders first)."""
+    return (slice(0, layout.max_hiders) if team == "hider"
+            else slice(layout.max_hiders, layout.max_agents))
+
+
 def twin_batches(world: WorldConfig, arenas: int = 4, steps: int | None = None,
                  seed: int = 0, every: int = 4) -> dict[str, Batch]:
     """Real observations per team: the twin driven by uniformly random allowed actions, keeping
@@ -235,8 +241,7 @@ def twin_batches(world: WorldConfig, arenas: int = 4, steps: int | None = None,
     for t in range(steps):
         if t % every == 0:
             for team in TEAMS:
-                slots = (slice(0, layout.max_hiders) if team == "hider"
-                         else slice(layout.max_hiders, layout.max_agents))
+                slots = team_slice(layout, team)
                 present = obs.present[:, slots].reshape(-1)
                 rows = [o[:, slots].reshape(-1, *o.shape[2:])[present] for o in obs.obs]
                 mask = obs.action_mask[:, slots].reshape(-1, obs.action_mask.shape[-1])[present]

@@ -221,7 +221,7 @@ def evaluate(target: str | Path, episodes: int, seed: int = 0, checkpoint: int |
     import torch
 
     from .checkpoint import load_policy
-    from .export import branch_probs, select_actions
+    from .export import branch_probs, select_actions, team_slice
     from .sim import TwinSim
 
     loaded = load_policy(target, checkpoint=checkpoint, device="cpu")
@@ -230,8 +230,7 @@ def evaluate(target: str | Path, episodes: int, seed: int = 0, checkpoint: int |
     arenas = max(1, min(episodes, max_arenas))
     sim = TwinSim(world, num_arenas=arenas, device="cpu", seed=seed)
     gen = torch.Generator().manual_seed(seed)
-    slots = {"hider": slice(0, layout.max_hiders),
-             "seeker": slice(layout.max_hiders, layout.max_agents)}
+    slots = {team: team_slice(layout, team) for team in TEAMS}
     memory: dict[str, Any] = {}
     results: list[dict[str, float]] = []
     obs = sim.reset(seed=seed)
