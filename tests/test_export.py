@@ -240,3 +240,16 @@ def test_onnx_path_imports_no_torch():
     code = ("import sys, hideseek.play, hideseek.onnx_policy; "
             "sys.exit(1 if 'torch' in sys.modules else 0)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_a_file_that_fails_verification_is_removed(tmp_path, monkeypatch):
+    """A tolerance no difference can meet makes verification fail: no file is left behind."""
+    import hideseek.export as export_module
+
+    world = load_world_config("quadrant")
+    torch.manual_seed(3)
+    actor = Actor(world.layout, ModelConfig(**SMALL)).eval()
+    monkeypatch.setattr(export_module, "PROB_TOLERANCE", -1.0)
+    with pytest.raises(ExportError, match="probabilities differ from PyTorch"):
+        export_and_verify({"hider": actor, "seeker": actor}, world, tmp_path, twin_obs=False)
+    assert not (tmp_path / "Hider.onnx").exists()

@@ -370,9 +370,12 @@ class VerifyReport:
 
 
 def verify_export(path: str | Path, actor: nn.Module, layout: ObsLayout, team: str,
-                  batches: Sequence[Batch], tolerance: float = PROB_TOLERANCE) -> VerifyReport:
-    """Check a written file against ``actor``; raise :class:`ExportError` on any difference."""
+                  batches: Sequence[Batch], tolerance: float | None = None) -> VerifyReport:
+    """Check a written file against ``actor``; raise :class:`ExportError` on any difference.
+    ``tolerance`` bounds the probability difference (default :data:`PROB_TOLERANCE`)."""
     import onnxruntime as ort
+
+    tolerance = PROB_TOLERANCE if tolerance is None else tolerance
 
     path = Path(path)
     model = onnx.load(str(path))
@@ -466,7 +469,11 @@ def export_and_verify(actors: dict[str, nn.Module], world: WorldConfig, out: str
                                                                                seed=seed + 2)]
         if team in real:
             batches.append(real[team])
-        reports[team] = verify_export(path, actor, layout, team, batches)
+        try:
+            reports[team] = verify_export(path, actor, layout, team, batches)
+        except ExportError:
+            path.unlink(missing_ok=True)  # never leave an unverified file where Unity looks
+            raise
     return reports
 
 
