@@ -66,21 +66,3 @@ def segments_intersect(p: Tensor, q: Tensor, a: Tensor, b: Tensor) -> Tensor:
     s = torch.sign(den)
     t_s, u_s, den_abs = t_num * s, u_num * s, den.abs()
     return (den_abs > EPS) & (t_s >= 0) & (t_s <= den_abs) & (u_s >= 0) & (u_s <= den_abs)
-
-
-def ray_segment_distance(origin: Tensor, direction: Tensor, a: Tensor, b: Tensor,
-                         max_range: float, half_thickness: Tensor | None = None) -> Tensor:
-    """Distance along unit rays to segments (``max_range`` where missed), broadcasting.
-    ``half_thickness`` (per segment) moves each hit from the centre line back to the face the
-    ray meets first, as a raycast against a thick wall collider would report it."""
-    e = b - a
-    den = cross(direction, e)
-    safe = torch.where(den.abs() > EPS, den, torch.full_like(den, EPS))
-    w = a - origin
-    t = cross(w, e) / safe
-    u = cross(w, direction) / safe
-    if half_thickness is not None:
-        # sin(incidence) = |den| / |e|, so the face is half_thickness / sin(incidence) earlier.
-        t = t - half_thickness * e.norm(dim=-1) / safe.abs()
-    hit = (den.abs() > EPS) & (t >= 0) & (u >= 0) & (u <= 1)
-    return torch.where(hit, t, torch.full_like(t, max_range)).clamp(max=max_range)

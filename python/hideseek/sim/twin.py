@@ -57,7 +57,10 @@ class TwinSim:
             frozen[start + allowed] = True
             start += size
         self._mask_full, self._mask_frozen = full, frozen
+        # Compiled once per batch size; the reset-time observation is compiled too because
+        # it runs for the whole batch whenever any arena starts a new episode.
         self._step_fn = torch.compile(self._step_core, dynamic=False) if compile else self._step_core
+        self._observe_fn = torch.compile(self._observe, dynamic=False) if compile else self._observe
         self.state: SimState
         self._t_host = np.zeros(num_arenas, dtype=np.int64)
         self.reset(seed)
@@ -74,7 +77,7 @@ class TwinSim:
             episodes = torch.zeros(n, dtype=torch.int64, device=self.device)
         self.state = layouts.generate(self.world, seeds, episodes)
         self._t_host[:] = 0
-        self._obs, self._seen_objs = self._observe(self.state)
+        self._obs, self._seen_objs = self._observe_fn(self.state)
         return self._obs
 
     def observe(self) -> AgentObs:
@@ -125,7 +128,7 @@ class TwinSim:
         fresh = layouts.generate(self.world, self.state.seed[idx], self.state.episode[idx] + 1)
         self.state.assign(idx, fresh)
         self._t_host[done] = 0
-        self._obs, self._seen_objs = self._observe(self.state)
+        self._obs, self._seen_objs = self._observe_fn(self.state)
         truncated = torch.as_tensor(done, device=self.device)
         return StepOutput(self._obs, reward, truncated, hidden, obs, stats)
 
