@@ -27,6 +27,7 @@ from ..contract import (ACTION_BRANCHES, BEHAVIOR_NAMES, NO_MOVE_BIN, TEAMS, Obs
                         WorldConfig, load_world_config)
 from . import mlagents_compat
 from . import side_channels as sc
+from .twin_env import observation_space_for, validate_actions
 
 mlagents_compat.install()
 
@@ -127,14 +128,6 @@ def state_present(state: np.ndarray, layout: ObsLayout) -> np.ndarray:
     return agents[..., 0] > 0.5  # column "present"
 
 
-@functools.lru_cache(maxsize=None)
-def _spaces(layout: ObsLayout) -> tuple[spaces.Dict, spaces.MultiDiscrete]:
-    obs = {name: spaces.Box(-np.inf, np.inf, shape, np.float32)
-           for name, shape in zip(layout.obs_names, layout.obs_shapes)}
-    obs["action_mask"] = spaces.Tuple(tuple(spaces.MultiBinary(n) for n in ACTION_BRANCHES))
-    return spaces.Dict(obs), spaces.MultiDiscrete(np.array(ACTION_BRANCHES, dtype=np.int64))
-
-
 # --------------------------------------------------------------------------- the env
 
 class UnityParallelEnv(ParallelEnv):
@@ -162,6 +155,7 @@ class UnityParallelEnv(ParallelEnv):
         self.possible_agents = list(self.layout.agent_names)
         self.agents: list[str] = []
         self.render_mode = None
+        self.state_space = spaces.Box(-np.inf, np.inf, (self.layout.state_size,), np.float32)
         self._params, self._stats, self._state_channel, engine = make_side_channels(
             self.world, num_arenas, time_scale)
         self._source = f"Unity worker {worker_id} ({file_name or 'Editor'})"
@@ -175,12 +169,14 @@ class UnityParallelEnv(ParallelEnv):
         self._decisions: dict[str, DecisionSteps] = {}
         self._state = np.zeros(self.layout.state_size, dtype=np.float32)
 
-    # ------------------------------------------------------------------ spaces
+    # ------------------------------------------------------------------ spaces (as the twin env)
+    @functools.lru_cache(maxsize=None)
     def observation_space(self, agent: str) -> spaces.Dict:
-        return _spaces(self.layout)[0]
+        return observation_space_for(self.world)
 
+    @functools.lru_cache(maxsize=None)
     def action_space(self, agent: str) -> spaces.MultiDiscrete:
-        return _spaces(self.layout)[1]
+        return spaces.MultiDiscrete(list(ACTION_BRANCHES), dtype=np.int64)
 
     # ------------------------------------------------------------------ reading
     def _read(self) -> tuple[dict, dict, dict, dict, bool]:
@@ -260,7 +256,8 @@ class UnityParallelEnv(ParallelEnv):
 
     def step(self, actions: Mapping[str, np.ndarray]):
         if not self.agents:
-            raise RuntimeError("step() after the episode ended: call reset() first")
+            raise RuntimeError("step() called after the episode ended; call reset()")
+        actions = validate_actions(actions, self.agents, self.possible_agents)
         for behavior, index in self._index.items():
             decision = self._decisions[behavior]
             arena, slot = index.locate(decision.agent_id, self._source)
@@ -268,7 +265,7 @@ class UnityParallelEnv(ParallelEnv):
             for i in np.flatnonzero(arena == self.arena_index):
                 name = self.possible_agents[slot[i]]
                 if name in actions:
-                    batch[i] = np.asarray(actions[name], dtype=np.int32).reshape(-1)
+                    batch[i] = actions[name]
             self.env.set_actions(behavior, ActionTuple(discrete=batch))
         self.env.step()
         obs, rewards, truncated, _, ended = self._read()

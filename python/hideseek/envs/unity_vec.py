@@ -10,7 +10,8 @@ Faults: a worker that exits, hangs past ``timeout_wait``, or sends NaN or malfor
 ``max_restarts`` times per worker, like ``mlagents-learn --max-lifetime-restarts``) and drops its
 partial episodes: those arenas come back ``truncated`` with the fresh episode's ``obs``, reward 0,
 ``final_obs`` = their last good observation, and ``self.dropped[arena] = True`` for that step.
-``episode_stats`` only ever holds real episode results: arenas without them (dropped, or a build
+``final_obs.action_mask`` is all True: ML-Agents' TerminalSteps carry no mask (no decision is
+taken on a terminal observation). ``episode_stats`` only ever holds real episode results: arenas without them (dropped, or a build
 that sent none) get the mean of the arenas that have them, and the field is None if none do.
 """
 
