@@ -64,6 +64,8 @@ class TrainConfig:
     sim_compile: bool = False
     baseline_arenas: int = field(default=32, metadata=spec(
         ge=0, doc="arenas for the random-policy reference episode; 0 = skip"))
+    train_teams: list[str] = field(default_factory=lambda: list(TEAMS), metadata=spec(
+        choices=TEAMS, doc="teams that learn; the others keep their initial (near-uniform) policy"))
     progress: bool = True
     tensorboard: bool = True
     plot: bool = True
@@ -82,6 +84,9 @@ class TrainConfig:
         if self.num_arenas * self.rollout_steps < self.ppo.minibatches:
             raise ConfigError(source, "ppo.minibatches", self.ppo.minibatches,
                               f"at most num_arenas * rollout_steps ({self.num_arenas * self.rollout_steps})")
+        if not self.train_teams or len(set(self.train_teams)) != len(self.train_teams):
+            raise ConfigError(source, "train_teams", self.train_teams,
+                              "a non-empty list of distinct teams from " + ", ".join(TEAMS))
         if self.selfplay.opponent_prob > 0 and int(self.num_arenas * self.selfplay.opponent_fraction) < 1:
             raise ConfigError(source, "selfplay.opponent_fraction", self.selfplay.opponent_fraction,
                               f"a share that leaves at least one of {self.num_arenas} arenas")
@@ -180,7 +185,7 @@ class Trainer:
         roll = self.collector.collect(cfg.rollout_steps, opponents)
         t1 = time.perf_counter()
         stats: dict[str, torch.Tensor] = {}
-        for team in TEAMS:
+        for team in cfg.train_teams:
             learner, cur = self.learners[team], self.curiosity.get(team)
             r = roll.teams[team]
             batch, rstats = prepare_batch(r, roll.state, roll.truncated, learner, cur, cfg.icm.coef,

@@ -1,0 +1,203 @@
+"""The training loop on the real twin: masks, bootstrapping, learning, exact resume, Ctrl-C,
+plots, and clear configuration errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from hideseek.checkpoint import list_checkpoints, load_checkpoint, load_policy
+from hideseek.cli import main as cli_main
+from hideseek.config_io import ConfigError
+from hideseek.contract import REPO_ROOT
+from hideseek.sim import TwinSim
+from hideseek.train import Trainer, load_train_config, to_host
+
+TINY = {
+    "num_arenas": 4, "rollout_steps": 8, "baseline_arenas": 2, "progress": False,
+    "world": {"horizon": 12, "lidar_rays": 4},
+    "model": {"embed_dim": 16, "hidden": 16},
+    "ppo": {"epochs": 2, "minibatches": 2},
+    "icm": {"feature_dim": 8, "hidden": 16},
+}
+
+
+def _cfg(**over):
+    from hideseek.config_io import merge
+    return load_train_config(None, merge(TINY, over))
+
+
+def _trainer(tmp_path, sim=None, **over) -> Trainer:
+    cfg, world, wo = _cfg(**over)
+    return Trainer(cfg, world, tmp_path / "run", sim=sim, world_over=wo)
+
+
+def test_rollout_respects_masks_and_bootstraps_at_truncation(tmp_path):
+    tr = _trainer(tmp_path, **{"world": {"horizon": 6, "lidar_rays": 4, "prep_fraction": 0.5}})
+    roll = tr.collector.collect(8)  # crosses one episode end (t = 5)
+    assert roll.truncated[:, 0].tolist() == [False] * 5 + [True] + [False] * 2
+    bi = tr.learners["hider"].branch_index
+    for team, r in roll.teams.items():
+        allowed = bi.grid(r.mask, False).gather(-1, r.actions.unsqueeze(-1)).squeeze(-1)
+        assert allowed.all(), team
+    # Seekers cannot act during prep (first 3 steps of each episode), hiders always can.
+    seek = roll.teams["seeker"].can_act[:, 0, 0].tolist()
+    assert seek == [False, False, False, True, True, True, False, False]
+    assert roll.teams["hider"].can_act.all()
+    # At the truncated step the next value is V(final obs), not V(first obs of the next episode).
+    r = roll.teams["hider"]
+    assert not torch.allclose(r.next_values[5], r.values[6])
+    torch.testing.assert_close(r.next_values[4], r.values[5])
+    assert roll.episodes.item() == 4
+
+
+class BonusSim(TwinSim):
+    """The real twin with the reward replaced by +1 for pushing with full force along +x: a task
+    whose optimum is known, so learning is certain and fast."""
+
+    def step(self, actions):
+        out = super().step(actions)
+        out.reward = (actions[..., 0] == 10).float()
+        return out
+
+
+def test_tiny_config_learning_improves_team_return(tmp_path):
+    cfg, world, wo = _cfg(num_arenas=16, rollout_steps=16, icm={"coef": 0.0},
+                          ppo={"lr": 0.003, "epochs": 4, "minibatches": 4},
+                          world={"horizon": 16, "lidar_rays": 0})
+    sim = BonusSim(world, cfg.num_arenas, seed=cfg.seed)
+    tr = Trainer(cfg, world, tmp_path / "run", sim=sim, world_over=wo)
+    returns = [to_host(tr.train_update())["hider/reward_ext"] for _ in range(8)]
+    assert tr.agent_steps == 8 * 16 * 16 * 4  # 8192 agent-steps
+    # Random play earns 1/11 per step; the learned hiders earn several times that.
+    assert returns[0] < 0.2 and returns[-1] > 0.35, returns
+
+
+def _train(args: list[str]) -> int:
+    return cli_main(["train", *args])
+
+
+def _overrides(tmp_path: Path, name: str, **extra) -> list[str]:
+    base = {
+        "name": name, "out_dir": str(tmp_path), "num_arenas": 4, "rollout_steps": 8,
+        "baseline_arenas": 2, "progress": "false", "tensorboard": "true", "plot": "false",
+        "checkpoint_every": 1, "world.horizon": 12, "world.lidar_rays": 4,
+        "model.embed_dim": 16, "model.hidden": 16, "model.recurrent": "gru",
+        "ppo.epochs": 2, "ppo.minibatches": 2, "icm.feature_dim": 8, "icm.hidden": 16,
+        "selfplay.opponent_prob": 0.5, "selfplay.snapshot_every": 1,
+    }
+    base.update(extra)
+    return [f"{k}={v}" for k, v in base.items()]
+
+
+def _only_run(tmp_path: Path, name: str) -> Path:
+    (run,) = [p for p in tmp_path.iterdir() if p.name.startswith(name + "-")]
+    return run
+
+
+def test_resume_equals_uninterrupted_run(tmp_path):
+    """Mid-episode checkpoints (horizon 12, rollouts of 8) with ICM, a GRU and opponent sampling:
+    2 + 2 updates with a resume in between end bit-identical to 4 updates in one go."""
+    steps = 4 * 8 * 4 * 4
+    assert _train(_overrides(tmp_path, "full", total_agent_steps=steps)) == 0
+    assert _train(_overrides(tmp_path, "part", total_agent_steps=steps // 2)) == 0
+    part = _only_run(tmp_path, "part")
+    assert max(list_checkpoints(part)) == 2
+    assert _train(["--resume", str(part), f"total_agent_steps={steps}"]) == 0
+    full = _only_run(tmp_path, "full")
+    a, meta_a = load_checkpoint(list_checkpoints(full)[4])
+    b, meta_b = load_checkpoint(list_checkpoints(part)[4])
+    assert set(a) == set(b)
+    assert meta_a["pool"] == meta_b["pool"] and meta_a["agent_steps"] == meta_b["agent_steps"]
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    drop = ("minutes", "perf/")
+    clean = lambda rec: {k: v for k, v in rec.items() if not k.startswith(drop)}  # noqa: E731
+    la = [clean(json.loads(x)) for x in (full / "scalars.jsonl").read_text().splitlines()]
+    lb = [clean(json.loads(x)) for x in (part / "scalars.jsonl").read_text().splitlines()]
+    assert la == lb and len(la) == 4
+    assert any(json.loads(x)["perf/opponent_sampled"] for x in
+               (full / "scalars.jsonl").read_text().splitlines())
+    # The run directory feeds load_policy and the plots.
+    pol = load_policy(full)
+    assert pol.update == 4 and pol.actors["hider"].memory_size == 16
+    assert cli_main(["plot", str(full)]) == 0
+    assert (full / "plots" / "dashboard.png").stat().st_size > 10_000
+    assert json.loads((full / "baseline.json").read_text())["hidden_fraction"] >= 0.0
+
+
+def test_sigint_saves_a_checkpoint_and_resume_continues(tmp_path):
+    args = _overrides(tmp_path, "sig", total_agent_steps=10**9, checkpoint_every=1000,
+                      **{"model.recurrent": "none"})
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "hideseek.cli", "train", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            runs = list(tmp_path.glob("sig-*/scalars.jsonl"))
+            if runs and runs[0].read_text().count("\n") >= 1:
+                break
+            assert proc.poll() is None, proc.communicate()[0]
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, out
+    run = _only_run(tmp_path, "sig")
+    saved = list_checkpoints(run)
+    assert saved and "interrupted" in out
+    last = max(saved)
+    lines = (run / "scalars.jsonl").read_text().splitlines()
+    assert json.loads(lines[-1])["update"] == last
+    steps = (last + 1) * 8 * 4 * 4
+    assert _train(["--resume", str(run), f"total_agent_steps={steps}"]) == 0
+    assert max(list_checkpoints(run)) == last + 1
+
+
+def test_bad_configs_give_clear_errors(tmp_path, capsys):
+    with pytest.raises(ConfigError, match=r"ppo\.clip = 1\.5"):
+        load_train_config(None, {"ppo": {"clip": 1.5}})
+    with pytest.raises(ConfigError, match="num_arenas"):
+        load_train_config(None, {"num_arenas": 0})
+    with pytest.raises(ConfigError, match=r"world.*horizon|horizon"):
+        load_train_config(None, {"world": {"horizon": 1}})
+    with pytest.raises(ConfigError, match="train_teams"):
+        load_train_config(None, {"train_teams": ["hider", "hider"]})
+    with pytest.raises(ConfigError, match="train_teams"):
+        load_train_config(None, {"train_teams": ["cat"]})
+    with pytest.raises(ConfigError, match="minibatches"):
+        load_train_config(None, {"num_arenas": 1, "rollout_steps": 2, "ppo": {"minibatches": 4}})
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="CUDA is not available"):
+            load_train_config(None, {"device": "cuda"})
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("num_arenas: 4\nlearning_rate: 3\n")
+    assert _train(["--config", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.yaml" in err and "learning_rate" in err and "a known key" in err
+    assert _train(["--resume", str(tmp_path / "nowhere")]) == 2
+    assert "nowhere" in capsys.readouterr().err
+
+
+def test_resume_refuses_changes_that_break_exactness(tmp_path, capsys):
+    assert _train(_overrides(tmp_path, "r", total_agent_steps=128,
+                             **{"model.recurrent": "none"})) == 0
+    run = _only_run(tmp_path, "r")
+    assert _train(["--resume", str(run), "ppo.lr=0.1"]) == 2
+    assert "ppo" in capsys.readouterr().err
+
+
+def test_demo_config_is_valid():
+    cfg, world, _ = load_train_config(REPO_ROOT / "configs" / "train" / "quadrant.yaml")
+    assert cfg.max_minutes > 0 and cfg.total_agent_steps > 0 and world.scenario == "quadrant"
