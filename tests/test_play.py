@@ -88,6 +88,12 @@ def test_play_in_the_twin_prints_statistics(runs, arena, capsys):
     assert "2 episodes" in out and "win rate:" in out
     for name in EPISODE_STATS:
         assert name in out
+    assert "note:" not in out  # trained and played with the same world
+    # The default quadrant has horizon 80: allowed (same shapes), but said.
+    rc = cli_main(["play", "--hider", str(onnx_dir / "Hider.onnx"), "--seeker",
+                   str(onnx_dir / "Seeker.onnx"), "--episodes", "1", "--deterministic"])
+    assert rc == 0
+    assert f"horizon={HORIZON} (here 80)" in capsys.readouterr().out
 
 
 def test_cross_play_and_reproducibility(runs, arena):

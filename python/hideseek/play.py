@@ -19,7 +19,7 @@ import numpy as np
 
 from .config_io import ConfigError
 from .contract import EPISODE_STATS, TEAMS
-from .onnx_policy import OBS_INPUTS, OnnxPolicy, seed_onnxruntime
+from .onnx_policy import META_WORLD, OBS_INPUTS, OnnxPolicy, seed_onnxruntime
 
 VIDEO_SUFFIXES = (".gif", ".mp4")
 
@@ -145,6 +145,21 @@ def check_policies(policies: Mapping[str, OnnxPolicy], env) -> None:
         policy.check_fits(_agent_obs_shapes(env, agents[0]), team, roles[team])
 
 
+def world_differences(policy: OnnxPolicy, world: Any) -> dict[str, tuple[Any, Any]]:
+    """World fields whose value differs between the policy's training world (ONNX metadata)
+    and the arena it plays in: ``{field: (trained, arena)}``. Shapes are checked separately;
+    these differences are allowed (e.g. another horizon) but worth a note."""
+    import json
+
+    from .contract import world_to_dict
+
+    raw = policy.info.metadata.get(META_WORLD)
+    if raw is None or world is None:
+        return {}
+    trained, here = json.loads(raw), world_to_dict(world)
+    return {k: (trained[k], here[k]) for k in sorted(here) if k in trained and trained[k] != here[k]}
+
+
 def play_episodes(policies: Mapping[str, OnnxPolicy], env, episodes: int, seed: int = 0,
                   deterministic: bool = False, frames: list | None = None,
                   video_episodes: int = 1) -> list[dict[str, float]]:
@@ -198,6 +213,11 @@ def main(args: argparse.Namespace) -> int:
     env = open_env(args.env, args.arena, render=video is not None, seed=args.seed)
     try:
         check_policies(policies, env)
+        for team, policy in policies.items():
+            diff = world_differences(policy, getattr(env, "world", None))
+            if diff:
+                print(f"note: {policy.path.name} ({team}) was trained in a world with " +
+                      ", ".join(f"{k}={a} (here {b})" for k, (a, b) in diff.items()))
         frames: list | None = [] if video is not None else None
         episodes = play_episodes(policies, env, args.episodes, seed=args.seed,
                                  deterministic=getattr(args, "deterministic", False),
