@@ -223,3 +223,21 @@ namespace HideAndSeek.Tests
         }
     }
 }
+
+namespace HideAndSeek.Tests
+{
+    [TestFixture]
+    public class StepTimingTests
+    {
+        [Test]
+        public void DefaultTimestepGivesFivePhysicsStepsPerDecision()
+        {
+            Assert.AreEqual(5, StepTiming.DecisionPeriod(0.075, 0.015));
+            Assert.AreEqual(0.075, StepTiming.DecisionSeconds(0.075, 0.015), 1e-12);
+            Assert.AreEqual(1, StepTiming.DecisionPeriod(0.005, 0.02));
+            Assert.IsTrue(StepTiming.IsDecisionStep(10, 5));
+            Assert.IsFalse(StepTiming.IsDecisionStep(11, 5));
+            Assert.Throws<ArgumentOutOfRangeException>(() => StepTiming.DecisionPeriod(0.075, 0));
+        }
+    }
+}

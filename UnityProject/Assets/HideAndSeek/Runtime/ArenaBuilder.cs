@@ -1,0 +1,137 @@
+using System;
+using System.Collections.Generic;
+using HideAndSeek.Core;
+using Unity.MLAgents;
+using Unity.MLAgents.Policies;
+using Unity.MLAgents.SideChannels;
+using UnityEngine;
+#if HIDESEEK_MLAGENTS_3
+using PolicyModel = Unity.Sentis.ModelAsset;
+#else
+using PolicyModel = Unity.Barracuda.NNModel;
+#endif
+
+namespace HideAndSeek
+{
+    /// <summary>
+    /// The scene's entry point: reads the world from the EnvironmentParameters side channel (keys =
+    /// <c>WorldConfig</c> field names, ranges as <c>_min</c>/<c>_max</c>, plus <c>num_arenas</c>) with
+    /// the compiled-in defaults of <see cref="WorldDefaults"/>, builds that many arenas side by side,
+    /// and drives their decision loop from the Academy's pre-step event.
+    /// </summary>
+    [DefaultExecutionOrder(-100)]
+    [DisallowMultipleComponent]
+    public class ArenaBuilder : MonoBehaviour
+    {
+        public enum Scenario
+        {
+            Quadrant,
+            RandomRooms,
+        }
+
+        [Tooltip("Compiled-in defaults to start from (configs/arenas/<scenario>.yaml); the 'scenario' environment parameter overrides it.")]
+        public Scenario DefaultScenario = Scenario.Quadrant;
+        [Tooltip("Arenas when no trainer sends num_arenas.")]
+        public int NumArenas = 1;
+        [Tooltip("Free space between neighbouring arenas (m).")]
+        public float ArenaGap = 2f;
+        public int Seed = 0;
+        [Tooltip("Default: trainer if connected, else the models, else Heuristic(). InferenceOnly for playback.")]
+        public BehaviorType BehaviorType = BehaviorType.Default;
+        public PolicyModel HiderModel;
+        public PolicyModel SeekerModel;
+        [Tooltip("Agent slot of arena 0 driven by the keyboard in Heuristic mode (-1: none).")]
+        public int HumanSlot = 0;
+
+        public WorldParams World { get; private set; }
+        public GlobalStateChannel StateChannel { get; private set; }
+        public int DecisionPeriod { get; private set; }
+        public IList<HideSeekArena> Arenas { get { return m_Arenas; } }
+
+        readonly List<HideSeekArena> m_Arenas = new List<HideSeekArena>();
+        HashSet<string> m_Frozen;
+
+        void Awake()
+        {
+            // Touching the Academy connects to a trainer if one launched us (--mlagents-port), and
+            // processes the side-channel data that came with its first reset, so the parameters are here.
+            var academy = Academy.Instance;
+            StateChannel = new GlobalStateChannel();
+            SideChannelManager.RegisterSideChannel(StateChannel);
+
+            World = ReadWorld(startup: true);
+            m_Frozen = new HashSet<string>(WorldParamFields.StartupOnlyKeys);
+            var n = Mathf.RoundToInt(academy.EnvironmentParameters.GetWithDefault(WorldParamFields.NumArenasKey, NumArenas));
+            if (n < 1)
+                throw new ArgumentException("EnvironmentParameters: num_arenas = " + n + ": expected at least 1");
+            DecisionPeriod = StepTiming.DecisionPeriod(World.Dt, Time.fixedDeltaTime);
+            if (Math.Abs(StepTiming.DecisionSeconds(World.Dt, Time.fixedDeltaTime) - World.Dt) > 1e-6)
+                Debug.LogWarning("ArenaBuilder: dt = " + World.Dt + " s is no multiple of the fixed timestep " +
+                                 Time.fixedDeltaTime + " s; one decision spans " + DecisionPeriod + " physics steps.");
+
+            var policy = new PolicySettings
+            {
+                BehaviorType = BehaviorType, HiderModel = HiderModel, SeekerModel = SeekerModel, DecisionPeriod = DecisionPeriod,
+            };
+            var pitch = (float)(World.FloorSize + 2 * World.WallThickness) + ArenaGap;
+            var perRow = Mathf.CeilToInt(Mathf.Sqrt(n));
+            for (var i = 0; i < n; i++)
+            {
+                var root = new GameObject("Arena_" + i);
+                root.transform.SetParent(transform, false);
+                root.transform.localPosition = new Vector3((i % perRow) * pitch, 0f, (i / perRow) * pitch);
+                var arena = root.AddComponent<HideSeekArena>();
+                arena.Build(this, i, World, policy);
+                m_Arenas.Add(arena);
+            }
+            // The arenas' step handler must run before any DecisionRequester's: an episode that ends
+            // at this step has to end (and the arena reset) before the new decision is requested.
+            academy.AgentPreStep += OnAcademyPreStep;
+            academy.OnEnvironmentReset += OnEnvironmentReset;
+            // Creation order fixes the agents' ML-Agents ids: arena 0's agents first, hiders then seekers.
+            foreach (var arena in m_Arenas) arena.ActivateAgents();
+            foreach (var arena in m_Arenas) arena.ResetEpisode(World);
+        }
+
+        void OnDestroy()
+        {
+            if (Academy.IsInitialized)
+            {
+                Academy.Instance.AgentPreStep -= OnAcademyPreStep;
+                Academy.Instance.OnEnvironmentReset -= OnEnvironmentReset;
+            }
+            if (StateChannel != null) SideChannelManager.UnregisterSideChannel(StateChannel);
+        }
+
+        void OnAcademyPreStep(int academyStep)
+        {
+            foreach (var arena in m_Arenas) arena.OnAcademyPreStep(academyStep, DecisionPeriod);
+        }
+
+        /// <summary>A trainer's reset: new episodes everywhere (ML-Agents resets the agents itself, without done).</summary>
+        void OnEnvironmentReset()
+        {
+            var world = ReadWorld(startup: false);
+            foreach (var arena in m_Arenas) arena.ResetEpisode(world);
+        }
+
+        /// <summary>
+        /// The world for the next episode: compiled-in defaults overridden by the EnvironmentParameters.
+        /// After start-up the fields that size tensors or the scene keep their start-up values.
+        /// </summary>
+        public WorldParams ReadWorld(bool startup)
+        {
+            var env = Academy.Instance.EnvironmentParameters;
+            var defaults = startup ? null : World;
+            if (defaults == null)
+            {
+                var fallback = DefaultScenario == Scenario.Quadrant ? 0f : 1f;
+                var index = Mathf.RoundToInt(env.GetWithDefault("scenario", fallback));
+                if (index < 0 || index >= WorldParams.Scenarios.Length)
+                    throw new ArgumentException("EnvironmentParameters: scenario = " + index + ": expected 0 (quadrant) or 1 (random_rooms)");
+                defaults = WorldDefaults.For(WorldParams.Scenarios[index]);
+            }
+            return WorldParamFields.Read(defaults, env.GetWithDefault, startup ? null : m_Frozen);
+        }
+    }
+}
