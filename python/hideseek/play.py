@@ -209,6 +209,8 @@ def main(args: argparse.Namespace) -> int:
     if args.episodes < 1:
         raise ConfigError("--episodes", "episodes", args.episodes, "at least 1")
     video = _check_video_target(args.video, args.env) if args.video else None
+    if video is not None and getattr(args, "video_episodes", 1) < 1:
+        raise ConfigError("--video-episodes", "video_episodes", args.video_episodes, "at least 1")
     policies = load_policies(args.hider, args.seeker, seed=args.seed)
     env = open_env(args.env, args.arena, render=video is not None, seed=args.seed)
     try:
