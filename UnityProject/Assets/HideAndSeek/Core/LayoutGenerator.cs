@@ -49,10 +49,10 @@ namespace HideAndSeek.Core
     {
         public const double Cell = 0.6;
 
-        /// <summary>Wall slots the scene needs: 4 outer walls plus the inner pieces of the scenario.</summary>
+        /// <summary>Wall slots (as <c>WorldConfig.max_walls</c>): 4 outer walls plus the inner pieces (quadrant 2 x 2; random_rooms 3 + 2 + 2).</summary>
         public static int MaxWalls(WorldParams w)
         {
-            return w.Scenario == WorldParams.Quadrant ? 8 : 12;
+            return w.Scenario == WorldParams.Quadrant ? 8 : 11;
         }
 
         public static ArenaLayout Generate(WorldParams w, int seed)

@@ -1,0 +1,180 @@
+"""The Unity project's C# holds its own copy of the contract (compiled-in arena defaults, the
+observation/state layout, names and ids, the packing formulas). These tests compare that copy
+with the Python side: ``UnityProject/ci/check --dump-contract`` compiles the engine-free C# Core
+with Mono and prints it as JSON, which is checked against ``hideseek.contract``,
+``configs/arenas/*.yaml``, the side-channel codecs and the twin's own packing functions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from hideseek import contract
+from hideseek.config_io import to_dict
+from hideseek.contract import WorldConfig, load_world_config
+
+REPO = Path(__file__).resolve().parents[1]
+CHECK = REPO / "UnityProject" / "ci" / "check"
+SCENARIOS = ("quadrant", "random_rooms")
+
+
+@functools.lru_cache(maxsize=1)
+def csharp_contract() -> dict:
+    missing = [tool for tool in ("mcs", "mono") if shutil.which(tool) is None]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} not found: run `bash UnityProject/ci/check` once "
+                    "(it installs Mono's mono-mcs, mono-runtime and NUnit from Debian and runs the "
+                    "C# tests); CI runs it before pytest")
+    proc = subprocess.run(["bash", str(CHECK), "--dump-contract"], capture_output=True, text=True,
+                          timeout=300)
+    if proc.returncode != 0:
+        pytest.fail(f"{CHECK} --dump-contract failed (exit {proc.returncode}):\n"
+                    f"{proc.stderr[-4000:]}\n{proc.stdout[-2000:]}")
+    return json.loads(proc.stdout)
+
+
+def plain(value):
+    """Tuples -> lists, recursively (the C# side writes JSON arrays)."""
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_compiled_in_defaults_equal_the_arena_yaml(scenario):
+    cs = csharp_contract()["scenarios"][scenario]["world"]
+    py = to_dict(load_world_config(scenario))
+    assert list(cs) == list(py), "C# fields must follow WorldConfig's declaration order"
+    diff = {k: (cs[k], py[k]) for k in py if cs[k] != py[k]}
+    assert not diff, f"C# WorldDefaults differ from configs/arenas/{scenario}.yaml (C#, Python): {diff}"
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_observation_and_state_layout_equal_the_contract(scenario):
+    world = load_world_config(scenario)
+    cs = csharp_contract()["scenarios"][scenario]
+    assert cs["layout"] == plain(world.layout.describe())
+    assert cs["prep_steps"] == world.prep_steps
+    assert cs["max_walls"] == world.max_walls
+
+
+def test_field_kinds_and_bounds_equal_the_python_specs():
+    hints = {f.name: f for f in dataclasses.fields(WorldConfig)}
+    cs_fields = {f["key"]: f for f in csharp_contract()["fields"]}
+    assert list(cs_fields) == list(hints)
+    for name, field in hints.items():
+        meta = field.metadata
+        cs = cs_fields[name]
+        for bound in ("ge", "le", "gt", "lt"):
+            assert cs[bound] == meta.get(bound), f"{name}.{bound}: C# {cs[bound]}, Python {meta.get(bound)}"
+        default = getattr(WorldConfig(), name)
+        expected = ("choice" if name == "scenario" else "range" if isinstance(default, tuple)
+                    else "int" if isinstance(default, int) else "float")
+        assert cs["kind"] == expected, name
+
+
+def test_environment_parameter_keys_are_what_python_sends():
+    from hideseek.envs import side_channels as sc
+
+    keys = csharp_contract()["env_keys"]
+    for scenario in SCENARIOS:
+        world = load_world_config(scenario)
+        sent = sc.world_to_parameters(world)
+        assert set(sent) | {sc.NUM_ARENAS_KEY} == set(keys)
+        # Every key Unity reads is one the Python decoder accepts, and the round trip is exact.
+        back, extra = sc.parameters_to_world(WorldConfig(), {**sent, sc.NUM_ARENAS_KEY: 3.0})
+        assert back == world and extra == {sc.NUM_ARENAS_KEY: 3}
+
+
+def test_names_ids_and_channels():
+    from hideseek.envs import side_channels as sc
+
+    cs = csharp_contract()
+    assert cs["behavior_names"] == contract.BEHAVIOR_NAMES
+    assert cs["action_branches"] == list(contract.ACTION_BRANCHES)
+    assert cs["action_branch_names"] == list(contract.ACTION_BRANCH_NAMES)
+    assert cs["no_move_bin"] == contract.NO_MOVE_BIN
+    assert cs["episode_stats"] == list(contract.EPISODE_STATS)
+    assert cs["stats_prefix"] == sc.STATS_PREFIX
+    assert cs["global_state_channel_id"] == str(sc.GLOBAL_STATE_ID)
+
+
+def test_sensor_names_sort_into_obs_order():
+    cs = csharp_contract()
+    names = cs["sensor_names"]
+    # ML-Agents numbers an agent's sensors obs_0.. after sorting them by name (SensorUtils.SortSensors).
+    assert cs["sensor_names_sorted"] == names
+    assert [n.split("_")[1] for n in names] == ["0", "1", "2", "3"]
+    assert sorted(names) == names
+
+
+def _sim_state(world: WorldConfig, sample: dict):
+    """The twin's SimState for the C# sample snapshot (only the fields packing reads matter)."""
+    from hideseek.sim.state import SimState
+
+    f32 = functools.partial(torch.tensor, dtype=torch.float32)
+    agents, objects = sample["agents"], sample["objects"]
+    values = {
+        "agent_pos": f32([[a["pos"] for a in agents]]),
+        "agent_vel": f32([[a["vel"] for a in agents]]),
+        "agent_z": f32([[a["z"] for a in agents]]),
+        "agent_yaw": f32([[a["theta"] for a in agents]]),
+        "agent_angvel": f32([[a["angvel"] for a in agents]]),
+        "agent_present": torch.tensor([[a["present"] for a in agents]]),
+        "obj_pos": f32([[o["pos"] for o in objects]]).reshape(1, len(objects), 2),
+        "obj_vel": f32([[o["vel"] for o in objects]]).reshape(1, len(objects), 2),
+        "obj_yaw": f32([[o["theta"] for o in objects]]).reshape(1, len(objects)),
+        "obj_half": (f32([[o["size"] for o in objects]]) / 2).reshape(1, len(objects), 2),
+        "obj_present": torch.tensor([[o["present"] for o in objects]], dtype=torch.bool).reshape(1, -1),
+        "obj_locked_team": torch.tensor([[o["locked_team"] for o in objects]], dtype=torch.int64).reshape(1, -1),
+        "obj_held_by": torch.tensor([[o["held_by"] for o in objects]], dtype=torch.int64).reshape(1, -1),
+        "t": torch.tensor([sample["t"]], dtype=torch.int64),
+    }
+    filler = torch.zeros(1)
+    return SimState(**{f.name: values.get(f.name, filler) for f in dataclasses.fields(SimState)})
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_observation_packing_equals_the_twin(scenario):
+    from hideseek.sim.sensors import SensorConstants, global_state, observe
+
+    world = load_world_config(scenario)
+    sample = csharp_contract()["scenarios"][scenario]["sample"]
+    s = _sim_state(world, sample)
+    c = SensorConstants.of(world, torch.device("cpu"))
+    seen_agents = torch.tensor([sample["seen_agents"]])
+    seen_objs = torch.tensor([sample["seen_objects"]], dtype=torch.bool).reshape(1, len(s.agent_yaw[0]), -1)
+    lidar = torch.tensor([sample["lidar"]], dtype=torch.float32)
+    obs_0, obs_1, obs_2, obs_3, frozen = observe(s, c, seen_agents, seen_objs, lidar)
+    for name, twin in (("obs_0", obs_0), ("obs_1", obs_1), ("obs_2", obs_2), ("obs_3", obs_3)):
+        cs = np.asarray(sample[name], dtype=np.float32)
+        assert cs.shape == tuple(twin.shape[1:]), name
+        np.testing.assert_allclose(cs, twin[0].numpy(), atol=1e-5, err_msg=f"{scenario} {name}")
+    # The C# mask allows only the no-op exactly where the twin freezes an agent.
+    noop_only = [sum(m) == len(contract.ACTION_BRANCHES) for m in sample["action_mask"]]
+    assert noop_only == frozen[0].tolist()
+    np.testing.assert_allclose(np.asarray(sample["state"], dtype=np.float32),
+                               global_state(s, c)[0].numpy(), atol=1e-5, err_msg=f"{scenario} state")
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_global_state_payload_decodes_in_python(scenario):
+    from hideseek.envs.side_channels import decode_global_state
+
+    sample = csharp_contract()["scenarios"][scenario]["sample"]
+    msg = decode_global_state(bytes.fromhex(sample["payload_hex"]))
+    assert msg.arena == sample["payload_arena"]
+    assert msg.step_in_episode == sample["t"]
+    assert msg.state.shape == (load_world_config(scenario).layout.state_size,)
+    np.testing.assert_array_equal(msg.state, np.asarray(sample["state"], dtype=np.float32))
