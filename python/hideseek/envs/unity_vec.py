@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import logging
+import socket
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -82,6 +83,21 @@ class _Worker:
     teams: dict[str, TeamIndex] = field(default_factory=dict)
     decisions: dict = field(default_factory=dict)
     last: _Result | None = None
+
+
+def port_is_free(port: int) -> bool:
+    """The check RpcCommunicator makes before it binds (SO_REUSEADDR, as it does, so ports in
+    TIME_WAIT count as free). Checking first also avoids constructing a UnityEnvironment that
+    fails half-way: it registers an atexit close that then raises at interpreter exit."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(("localhost", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
 
 
 def _shutdown(env: UnityEnvironment | None, grace: float) -> None:
@@ -149,6 +165,10 @@ class UnityVecSim:
         """Start worker ``w`` on the next free worker id (port in use -> next id)."""
         for _ in range(MAX_PORT_TRIES):
             wid = self._claim_worker_id()
+            if not port_is_free(self.base_port + wid):
+                log.warning("port %d (worker id %d) is in use; trying the next worker id",
+                            self.base_port + wid, wid)
+                continue
             params, stats, state, engine = make_side_channels(self.world, self.arenas_per_env,
                                                               self.time_scale)
             try:
@@ -159,7 +179,7 @@ class UnityVecSim:
                     additional_args=self._args(w.index), side_channels=[params, stats, state,
                                                                          engine],
                     log_folder=str(self.log_dir), num_areas=self.arenas_per_env)
-            except UnityWorkerInUseException:
+            except UnityWorkerInUseException:  # taken between our check and its bind
                 log.warning("port %d (worker id %d) is in use; trying the next worker id",
                             self.base_port + wid, wid)
                 continue
