@@ -178,3 +178,34 @@ def test_global_state_payload_decodes_in_python(scenario):
     assert msg.step_in_episode == sample["t"]
     assert msg.state.shape == (load_world_config(scenario).layout.state_size,)
     np.testing.assert_array_equal(msg.state, np.asarray(sample["state"], dtype=np.float32))
+
+
+def test_project_settings_agree_with_the_code():
+    """Layer numbers, the physics timestep and package pins: the Unity-side files the C# relies on."""
+    import re
+
+    project = REPO / "UnityProject"
+    layers_cs = (project / "Assets/HideAndSeek/Runtime/Layers.cs").read_text()
+    constants = {name: int(v) for name, v in re.findall(r"public const int (\w+) = (\d+);", layers_cs)}
+    tag_manager = (project / "ProjectSettings/TagManager.asset").read_text()
+    layer_block = tag_manager.split("layers:\n", 1)[1].split("m_SortingLayers", 1)[0]
+    names = [line[4:].strip() for line in layer_block.splitlines() if line.startswith("  - ")]
+    assert len(names) == 32
+    for name in ("Agent", "Wall", "Box", "Ramp", "RampSight"):
+        assert names[constants[name]] == name, f"TagManager layer {constants[name]} is {names[constants[name]]!r}"
+
+    time_manager = (project / "ProjectSettings/TimeManager.asset").read_text()
+    count = int(re.search(r"m_Count: (\d+)", time_manager).group(1))
+    rate = int(re.search(r"m_Numerator: (\d+)", time_manager).group(1))
+    fixed_dt = count / rate
+    for scenario in SCENARIOS:
+        dt = load_world_config(scenario).dt
+        period = max(1, round(dt / fixed_dt))
+        assert abs(period * fixed_dt - dt) < 1e-9, f"{scenario}: dt {dt} is no multiple of {fixed_dt}"
+
+    manifest = json.loads((project / "Packages/manifest.json").read_text())
+    assert manifest["dependencies"]["com.unity.ml-agents"] == "3.0.0"
+    version = (project / "ProjectSettings/ProjectVersion.txt").read_text()
+    assert re.match(r"m_EditorVersion: 6000\.0\.\d+f\d+", version)
+    for asmdef in project.glob("Assets/**/*.asmdef"):
+        json.loads(asmdef.read_text())
