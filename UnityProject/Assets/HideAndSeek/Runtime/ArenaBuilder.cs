@@ -43,6 +43,9 @@ namespace HideAndSeek
         [Tooltip("Agent slot of arena 0 driven by the keyboard in Heuristic mode (-1: none).")]
         public int HumanSlot = 0;
 
+        /// <summary>EnvironmentParameters key of the layout seed (not a WorldConfig field).</summary>
+        public const string SeedKey = "seed";
+
         public WorldParams World { get; private set; }
         public GlobalStateChannel StateChannel { get; private set; }
         public int DecisionPeriod { get; private set; }
@@ -60,6 +63,7 @@ namespace HideAndSeek
             SideChannelManager.RegisterSideChannel(StateChannel);
 
             World = ReadWorld(startup: true);
+            Seed = ReadSeed(Seed);
             m_Frozen = new HashSet<string>(WorldParamFields.StartupOnlyKeys);
             var n = Mathf.RoundToInt(academy.EnvironmentParameters.GetWithDefault(WorldParamFields.NumArenasKey, NumArenas));
             if (n < 1)
@@ -112,7 +116,27 @@ namespace HideAndSeek
         void OnEnvironmentReset()
         {
             var world = ReadWorld(startup: false);
-            foreach (var arena in m_Arenas) arena.ResetEpisode(world);
+            var seed = ReadSeed(Seed);
+            var reseed = seed != Seed;
+            Seed = seed;
+            foreach (var arena in m_Arenas)
+            {
+                if (reseed) arena.Reseed();
+                arena.ResetEpisode(world);
+            }
+        }
+
+        /// <summary>
+        /// The trainer may send <c>seed</c> (an integer below 2^24, exact in a float) to reseed the
+        /// layouts at its next reset; episodes then restart their count from that seed.
+        /// </summary>
+        int ReadSeed(int current)
+        {
+            var value = Academy.Instance.EnvironmentParameters.GetWithDefault(SeedKey, current);
+            var seed = Mathf.RoundToInt(value);
+            if (Mathf.Abs(seed - value) > 1e-3f)
+                throw new ArgumentException("EnvironmentParameters: seed = " + value + ": expected an integer");
+            return seed;
         }
 
         /// <summary>

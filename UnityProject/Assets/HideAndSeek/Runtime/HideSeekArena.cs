@@ -98,7 +98,13 @@ namespace HideAndSeek
             if (m_Seekers != null) m_Seekers.Dispose();
         }
 
-        /// <summary>New layout from this arena's seed stream; re-reads the EnvironmentParameters.</summary>
+        /// <summary>Restart the episode count of this arena's seed stream (after the builder's seed changed).</summary>
+        public void Reseed()
+        {
+            m_Episode = 0;
+        }
+
+        /// <summary>New layout from this arena's seed stream (builder seed, arena index, episode count).</summary>
         public void ResetEpisode(WorldParams world)
         {
             World = world;
