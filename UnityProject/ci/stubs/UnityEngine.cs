@@ -20,6 +20,7 @@ namespace UnityEngine
         public string tag { get { throw null; } set { } }
         public T GetComponent<T>() { throw null; }
         public T GetComponentInParent<T>() { throw null; }
+        public T[] GetComponents<T>() { throw null; }
         public T[] GetComponentsInChildren<T>(bool includeInactive) { throw null; }
     }
 
