@@ -204,8 +204,11 @@ class UnityVecSim:
                   ) -> dict[int, object]:
         """Run ``fn(worker, *args)`` for each worker concurrently; returns index -> result or the
         UnityWorkerError it raised (raised at once with ``raise_first``)."""
-        futures = {w.index: self._pool.submit(self._guard, fn, w, *args) for w in workers}
-        out = {k: f.result() for k, f in futures.items()}
+        if len(workers) == 1:  # no thread hop: it costs a context switch per step
+            out = {workers[0].index: self._guard(fn, workers[0], *args)}
+        else:
+            futures = {w.index: self._pool.submit(self._guard, fn, w, *args) for w in workers}
+            out = {k: f.result() for k, f in futures.items()}
         if raise_first:
             for r in out.values():
                 if isinstance(r, UnityWorkerError):
@@ -319,17 +322,22 @@ class UnityVecSim:
 
     # ------------------------------------------------------------------ faults
     def _recover(self, w: _Worker, error: UnityWorkerError, seed: int | None) -> _Result:
-        """Restart a failed worker and report its arenas as dropped episodes."""
-        if w.restarts >= self.max_restarts:
-            raise UnityWorkerError(f"{error} -- giving up after {w.restarts} restarts",
-                                   error.worker_id, error.log_path) from error
-        log.error("%s; restarting (restart %d of %d)", error, w.restarts + 1, self.max_restarts)
+        """Restart a failed worker (again if the restart fails) and report its arenas as
+        dropped episodes."""
         previous = w.last
-        _shutdown(w.env, 0)
-        w.env = None
-        w.restarts += 1
-        self._launch(w)
-        fresh = self._reset_worker(w, self.seed if seed is None else seed)
+        while True:
+            if w.restarts >= self.max_restarts:
+                raise UnityWorkerError(f"{error} -- giving up after {w.restarts} restarts",
+                                       error.worker_id, error.log_path) from error
+            log.error("%s; restarting (restart %d of %d)", error, w.restarts + 1,
+                      self.max_restarts)
+            _shutdown(w.env, 0)
+            w.env = None
+            w.restarts += 1
+            fresh = self._guard(self._restart, w, self.seed if seed is None else seed)
+            if not isinstance(fresh, UnityWorkerError):
+                break
+            error = fresh
         fresh.reward = np.zeros_like(fresh.reward)
         fresh.ended = np.ones(self.arenas_per_env, bool)
         fresh.dropped = np.ones(self.arenas_per_env, bool)
@@ -340,6 +348,10 @@ class UnityVecSim:
         fresh.stats = {name: np.full(self.arenas_per_env, np.nan, np.float32)
                        for name in EPISODE_STATS}
         return fresh
+
+    def _restart(self, w: _Worker, seed: int) -> _Result:
+        self._launch(w)
+        return self._reset_worker(w, seed)
 
     def _run(self, fn, *args, seed: int | None = None) -> list[_Result]:
         results = self._parallel(fn, self._workers, *args)
@@ -371,15 +383,8 @@ class UnityVecSim:
         self._check_open()
         acts = actions.detach().to("cpu", torch.int64).numpy()
         per = self.arenas_per_env
-        futures = {w.index: self._pool.submit(self._guard, self._step_worker, w,
-                                              acts[w.index * per:(w.index + 1) * per])
-                   for w in self._workers}
-        results = []
-        for w in self._workers:
-            r = futures[w.index].result()
-            if isinstance(r, UnityWorkerError):
-                r = self._recover(w, r, None)
-            results.append(r)
+        chunks = {w.index: acts[w.index * per:(w.index + 1) * per] for w in self._workers}
+        results = self._run(lambda w: self._step_worker(w, chunks[w.index]))
         return self._step_output(results)
 
     def _check_open(self) -> None:

@@ -8,6 +8,8 @@ everything else; so does the twin. Twin-only flags start with ``--twin-``:
 ``--twin-arenas K``          arenas when neither the handshake's ``num_areas`` (> 1) nor the
                              ``num_arenas`` parameter says otherwise.
 ``--twin-device DEV``        torch device of the simulator (default cpu).
+``--twin-threads N``         torch CPU threads (default 1: several players usually share the
+                             machine, and one arena batch is small).
 ``--twin-fault KIND@STEP``   fault injection for tests: ``crash``, ``hang``, ``nan`` or ``garbage``
                              at the STEP-th STEP command this process receives (1-based).
 ``--twin-fault-once PATH``   fire the fault only if PATH does not exist, creating it when firing
@@ -37,6 +39,7 @@ class PlayerOptions:
     arena: str
     arenas: int
     device: str
+    threads: int
     fault: Fault | None
     argv: tuple[str, ...]
 
@@ -61,6 +64,7 @@ def parse_args(argv: list[str]) -> PlayerOptions:
     p.add_argument("--twin-arena", default="quadrant")
     p.add_argument("--twin-arenas", type=int, default=1)
     p.add_argument("--twin-device", default="cpu")
+    p.add_argument("--twin-threads", type=int, default=1)
     p.add_argument("--twin-fault", default=None)
     p.add_argument("--twin-fault-once", default=None)
     ns, _unknown = p.parse_known_args(normalized)
@@ -70,8 +74,11 @@ def parse_args(argv: list[str]) -> PlayerOptions:
         fault = Fault(kind, step, Path(ns.twin_fault_once) if ns.twin_fault_once else None)
     if ns.twin_arenas < 1:
         raise ValueError(f"--twin-arenas {ns.twin_arenas}: expected at least 1")
+    if ns.twin_threads < 1:
+        raise ValueError(f"--twin-threads {ns.twin_threads}: expected at least 1")
     # "-logFile -" means stdout in Unity; the twin treats it as "no file".
     log_file = None if ns.logFile in (None, "-") else Path(ns.logFile)
     return PlayerOptions(port=ns.mlagents_port, log_file=log_file, arena=ns.twin_arena,
-                         arenas=ns.twin_arenas, device=ns.twin_device, fault=fault,
+                         arenas=ns.twin_arenas, device=ns.twin_device,
+                         threads=ns.twin_threads, fault=fault,
                          argv=tuple(argv))

@@ -15,6 +15,7 @@ import time
 import traceback
 
 import grpc
+import torch
 
 from ..config_io import ConfigError
 from ..contract import load_world_config
@@ -167,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         log.error("no --mlagents-port given: the twin only runs under a trainer")
         return EXIT_CONFIG
     _watch_parent()
+    torch.set_num_threads(options.threads)
     try:
         TwinPlayer(options).run()
     except (TrainerGone, QuitRequested) as exc:
