@@ -40,6 +40,18 @@ namespace HideAndSeek.Tests
         }
 
         [Test]
+        public void TheAgentsOwnVectorSensorWouldSortLast()
+        {
+            // Why CollectObservations' built-in sensor stays off: its fixed name sorts after ours,
+            // so enabling it would append an obs_4 instead of reordering obs_0..obs_3.
+            var names = new List<string>(Contract.SensorNames) { "VectorSensor_size41" };
+            names.Reverse();
+            var sorted = SensorOrder.Sort(names);
+            Assert.AreEqual("VectorSensor_size41", sorted[4]);
+            Assert.AreEqual(Contract.SensorNames[0], sorted[0]);
+        }
+
+        [Test]
         public void QuadrantLayoutShapes()
         {
             var l = new ObsLayout(WorldDefaults.QuadrantScenario());
