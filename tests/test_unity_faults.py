@@ -107,3 +107,72 @@ def test_port_in_use_and_restart_limit(tmp_path):
         assert "return code 3" in str(err) and "giving up after 1 restarts" in str(err)
     finally:
         sim.close()
+
+
+def _tiny_training(tmp_path, sim_kwargs: dict):
+    from hideseek.train import ScalarLog, Trainer, load_train_config
+
+    cfg, world, over = load_train_config(None, {
+        "num_arenas": 2, "rollout_steps": 5, "total_agent_steps": 2 * 5 * 4 * 3,
+        "checkpoint_every": 1, "baseline_arenas": 0, "progress": False, "tensorboard": False,
+        "plot": False, "ppo": {"epochs": 1, "minibatches": 1},
+        "model": {"embed_dim": 16, "hidden": 16, "num_heads": 1},
+        "world": {"horizon": 10}})
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    sim = UnityVecSim(LAUNCHER, 2, world, seed=cfg.seed, log_dir=tmp_path / "logs",
+                      **sim_kwargs)
+    trainer = Trainer(cfg, world, run_dir, sim=sim, world_over=over)
+    return trainer, ScalarLog(run_dir, None, False), sim
+
+
+def _check_checkpoints(trainer, expect: list[int]) -> None:
+    """Every checkpoint is complete and the latest one loads into a fresh trainer (here over
+    the in-process twin: the Unity workers of a failed run are gone)."""
+    from hideseek.checkpoint import list_checkpoints, load_checkpoint
+    from hideseek.train import Trainer
+
+    found = list_checkpoints(trainer.run_dir)
+    assert sorted(found) == expect
+    for update, path in found.items():
+        tensors, meta = load_checkpoint(path)
+        assert meta["update"] == update
+        assert all(torch.isfinite(t).all() for t in tensors.values() if t.is_floating_point())
+    fresh = Trainer(trainer.cfg, trainer.world, trainer.run_dir / "resumed",
+                    world_over=trainer.world_over)
+    fresh.load(found[max(found)])
+    assert fresh.update == max(found)
+
+
+def test_training_survives_a_crashed_worker(tmp_path):
+    from hideseek.train import run
+
+    trainer, log, sim = _tiny_training(tmp_path, dict(
+        base_port=BASE_PORT, worker_id_start=30, timeout_wait=15, max_restarts=1,
+        additional_args=faults(tmp_path, {1: "crash@7"})))
+    try:
+        assert run(trainer, log) == "steps"
+        assert sim.restarts == [0, 1]
+        _check_checkpoints(trainer, [1, 2, 3])
+    finally:
+        log.close()
+        sim.close()
+
+
+def test_training_stops_with_a_catchable_error_and_intact_checkpoints(tmp_path):
+    """What ``hideseek train`` does on UnityWorkerError: save, tell the user, exit 1."""
+    from hideseek.train import run
+
+    trainer, log, sim = _tiny_training(tmp_path, dict(
+        base_port=BASE_PORT, worker_id_start=35, timeout_wait=15, max_restarts=0,
+        additional_args=lambda k: ["--twin-fault", "crash@8"] if k == 0 else []))
+    try:
+        with pytest.raises(UnityWorkerError) as info:
+            run(trainer, log)
+        assert info.value.worker_id == 35 and info.value.log_path.is_file()
+        assert trainer.update == 1  # update 2 needed step 8
+        trainer.save()
+        _check_checkpoints(trainer, [1])
+    finally:
+        log.close()
+        sim.close()

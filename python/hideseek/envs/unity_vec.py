@@ -52,7 +52,7 @@ class UnityWorkerError(RuntimeError):
     """A Unity worker process failed. ``worker_id`` is its ML-Agents worker id (port offset)."""
 
     def __init__(self, message: str, worker_id: int, log_path: Path | None):
-        self.worker_id, self.log_path = worker_id, log_path
+        self.worker_id, self.log_path, self.reason = worker_id, log_path, message
         where = f"log: {log_path}" if log_path is not None else "no log file"
         super().__init__(f"Unity worker {worker_id}: {message} ({where})")
 
@@ -327,7 +327,7 @@ class UnityVecSim:
         previous = w.last
         while True:
             if w.restarts >= self.max_restarts:
-                raise UnityWorkerError(f"{error} -- giving up after {w.restarts} restarts",
+                raise UnityWorkerError(f"{error.reason} -- giving up after {w.restarts} restarts",
                                        error.worker_id, error.log_path) from error
             log.error("%s; restarting (restart %d of %d)", error, w.restarts + 1,
                       self.max_restarts)
