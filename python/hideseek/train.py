@@ -443,8 +443,11 @@ def prepare(args) -> tuple[Trainer, Path | None]:
     sim = None
     if getattr(args, "env", None):
         from .envs.unity_vec import UnityVecSim
+        # num_arenas is the total over all Unity processes, split evenly between them.
+        per_env = max(1, cfg.num_arenas // args.num_envs)
         sim = UnityVecSim(args.env, args.num_envs, world, seed=cfg.seed,
-                          log_dir=run_dir / "unity_logs")
+                          log_dir=run_dir / "unity_logs", arenas_per_env=per_env,
+                          device=cfg.device)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / CONFIG_FILE).write_text(yaml.safe_dump(config_to_dict(cfg, world_over), sort_keys=False))
     trainer = Trainer(cfg, world, run_dir, sim=sim, world_over=world_over)
@@ -485,6 +488,9 @@ def main(args) -> int:
     finally:
         log.close()
         signal.signal(signal.SIGINT, previous)
+        close = getattr(trainer.sim, "close", None)
+        if close is not None:
+            close()
     print(f"hideseek train: stopped ({reason}) at update {trainer.update}, "
           f"{trainer.agent_steps} agent-steps, {trainer.elapsed / 60:.1f} min; "
           f"checkpoint in {run_dir / 'checkpoints'}", file=sys.stderr)
