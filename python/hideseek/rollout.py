@@ -104,20 +104,24 @@ class Collector:
         logp_all = bi.log_probs(logits, mask)
         actions = sample_actions(logp_all, self.generator)
         logp = action_log_prob(logp_all, actions)
-        state = obs.state[:, None].expand(n, at, obs.state.shape[-1]).reshape(n * at, -1)
-        slots = torch.arange(sl.start, sl.stop, device=self.device).repeat(n)
-        values = learner.values(state, slots)
         can_act = bi.can_act(mask)
         shape = lambda x: x.reshape(n, at, *x.shape[1:])  # noqa: E731
-        return (shape(actions), shape(logp), shape(values), shape(can_act),
+        return (shape(actions), shape(logp), shape(can_act),
                 None if new_mem is None else shape(new_mem))
 
-    def _values(self, team: str, state: Tensor) -> Tensor:
+    def _values(self, team: str, state: Tensor, chunk: int = 16384) -> Tensor:
+        """Values ``[..., At, 2]`` of every agent of ``team`` for states ``[..., S]``. Acting
+        needs no values, so they are computed after the rollout in a few large batches."""
         sl = self.slices[team]
-        n, at = state.shape[0], sl.stop - sl.start
-        rep = state[:, None].expand(n, at, state.shape[-1]).reshape(n * at, -1)
-        slots = torch.arange(sl.start, sl.stop, device=self.device).repeat(n)
-        return self.learners[team].values(rep, slots).reshape(n, at, -1)
+        at = sl.stop - sl.start
+        lead = state.shape[:-1]
+        flat = state.reshape(-1, state.shape[-1])
+        rep = flat[:, None].expand(flat.shape[0], at, flat.shape[-1]).reshape(-1, flat.shape[-1])
+        slots = torch.arange(sl.start, sl.stop, device=self.device).repeat(flat.shape[0])
+        learner = self.learners[team]
+        out = torch.cat([learner.values(rep[i:i + chunk], slots[i:i + chunk])
+                         for i in range(0, rep.shape[0], chunk)])
+        return out.reshape(*lead, at, -1)
 
     # ------------------------------------------------------------------ the loop
     @torch.no_grad()
@@ -131,8 +135,9 @@ class Collector:
         sim, n, dev = self.sim, self.sim.num_arenas, self.device
         t_policy = t_sim = 0.0
         buf: dict[str, dict[str, list]] = {team: {k: [] for k in (
-            "obs", "next_obs", "memory", "mask", "actions", "logp", "values", "reward", "present",
-            "can_act", "final_values")} for team in TEAMS}
+            "obs", "next_obs", "memory", "mask", "actions", "logp", "reward", "present",
+            "can_act")} for team in TEAMS}
+        finals: list[tuple[int, Tensor, Tensor]] = []  # (step, ended arenas, last state)
         states, truncs = [], []
         stat_sums = {k: torch.zeros((), device=dev) for k in EPISODE_STATS}
         episodes = torch.zeros((), device=dev)
@@ -142,14 +147,13 @@ class Collector:
             acts = {}
             for team in TEAMS:
                 sl = self.slices[team]
-                a, logp, values, can_act, new_mem = self._act(team, obs, opponents.get(team))
+                a, logp, can_act, new_mem = self._act(team, obs, opponents.get(team))
                 b = buf[team]
                 b["obs"].append(tuple(o[:, sl] for o in obs.obs))
                 b["memory"].append(self.memory[team])
                 b["mask"].append(obs.action_mask[:, sl])
                 b["actions"].append(a)
                 b["logp"].append(logp)
-                b["values"].append(values)
                 b["present"].append(obs.present[:, sl])
                 b["can_act"].append(can_act)
                 acts[team] = a
@@ -165,7 +169,6 @@ class Collector:
             if out.final_obs is None:
                 truncs.append(torch.zeros(n, dtype=torch.bool, device=dev))
                 for team in TEAMS:
-                    buf[team]["final_values"].append(None)
                     if self.curiosity_on:
                         buf[team]["next_obs"].append(
                             tuple(o[:, self.slices[team]] for o in out.obs.obs))
@@ -173,9 +176,9 @@ class Collector:
                 truncs.append(out.truncated)
                 ended = out.truncated
                 last = out.obs.where(ended, out.final_obs)  # the last obs of ended episodes
+                finals.append((len(truncs) - 1, ended, last.state))
                 for team in TEAMS:
                     sl = self.slices[team]
-                    buf[team]["final_values"].append(self._values(team, last.state))
                     if self.curiosity_on:
                         buf[team]["next_obs"].append(tuple(o[:, sl] for o in last.obs))
                     if self.memory[team] is not None:  # a new episode starts with empty memory
@@ -192,14 +195,15 @@ class Collector:
         t0 = time.perf_counter()
         teams = {}
         truncated = torch.stack(truncs)
+        # One batched critic pass: the T visited states, the bootstrap state, the final states.
+        all_states = torch.stack(states + [obs.state] + [f[2] for f in finals])
         for team in TEAMS:
             b = buf[team]
-            values = torch.stack(b["values"])
-            boot = self._values(team, obs.state)
-            next_values = torch.cat([values[1:], boot[None]])
-            for t, fv in enumerate(b["final_values"]):
-                if fv is not None:
-                    next_values[t] = torch.where(truncated[t].view(n, 1, 1), fv, next_values[t])
+            v_all = self._values(team, all_states)
+            values = v_all[:steps]
+            next_values = v_all[1:steps + 1].clone()
+            for j, (t, ended, _) in enumerate(finals):
+                next_values[t] = torch.where(ended.view(n, 1, 1), v_all[steps + 1 + j], next_values[t])
             stack_obs = lambda seq: tuple(torch.stack(x) for x in zip(*seq))  # noqa: E731
             trainable = torch.ones(n, dtype=torch.bool, device=dev)
             if team in opponents:

@@ -62,7 +62,7 @@ class TrainConfig:
     max_minutes: float = field(default=0.0, metadata=spec(ge=0.0, doc="wall clock; 0 = none"))
     checkpoint_every: int = field(default=10, metadata=spec(ge=1, doc="updates"))
     sim_compile: bool = False
-    baseline_arenas: int = field(default=32, metadata=spec(
+    baseline_arenas: int = field(default=64, metadata=spec(
         ge=0, doc="arenas for the random-policy reference episode; 0 = skip"))
     train_teams: list[str] = field(default_factory=lambda: list(TEAMS), metadata=spec(
         choices=TEAMS, doc="teams that learn; the others keep their initial (near-uniform) policy"))
