@@ -16,6 +16,8 @@ EngineConfiguration, the critic state through :class:`GlobalStateChannel`.
 from __future__ import annotations
 
 import functools
+import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -49,6 +51,34 @@ class UnityProtocolError(RuntimeError):
 
 
 # --------------------------------------------------------------------------- shared helpers
+
+_OPEN: "weakref.WeakSet" = weakref.WeakSet()
+_exit_hook_installed = False
+
+
+def close_at_exit(obj: Any) -> None:
+    """Close ``obj`` when the interpreter shuts down, even if the user forgot to.
+
+    An open UnityEnvironment deadlocks interpreter exit: its gRPC handler thread waits in
+    ``Pipe.recv`` for our reply while ``concurrent.futures`` joins every pool thread, and that
+    happens before ``atexit`` (where UnityEnvironment registers its close). Hooks registered
+    with ``threading._register_atexit`` (what concurrent.futures itself uses) run earlier, the
+    latest first, so closing there sends Unity the 400 that releases the thread.
+    """
+    global _exit_hook_installed
+    _OPEN.add(obj)
+    if not _exit_hook_installed:
+        threading._register_atexit(_close_all)
+        _exit_hook_installed = True
+
+
+def _close_all() -> None:
+    for obj in list(_OPEN):
+        try:
+            obj.close()
+        except Exception:  # nothing useful to do with an error at interpreter exit
+            pass
+
 
 def check_behavior_specs(specs: Mapping[str, BehaviorSpec], layout: ObsLayout,
                          source: str) -> None:
@@ -165,6 +195,7 @@ class UnityParallelEnv(ParallelEnv):
             additional_args=list(additional_args or []),
             side_channels=[self._params, self._stats, self._state_channel, engine],
             log_folder=log_folder, num_areas=num_arenas)
+        close_at_exit(self)
         self._index: dict[str, TeamIndex] = {}
         self._decisions: dict[str, DecisionSteps] = {}
         self._state = np.zeros(self.layout.state_size, dtype=np.float32)

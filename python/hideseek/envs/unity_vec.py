@@ -33,8 +33,8 @@ from ..contract import AGENT_COLUMNS, EPISODE_STATS, ObsLayout, WorldConfig
 from ..sim.types import AgentObs, StepOutput
 from . import mlagents_compat
 from . import side_channels as sc
-from .unity_env import (DEFAULT_TIME_SCALE, TeamIndex, check_behavior_specs, make_side_channels,
-                        state_present, team_slots)
+from .unity_env import (DEFAULT_TIME_SCALE, TeamIndex, check_behavior_specs, close_at_exit,
+                        make_side_channels, state_present, team_slots)
 
 mlagents_compat.install()
 
@@ -142,6 +142,7 @@ class UnityVecSim:
         self._pool = cf.ThreadPoolExecutor(max_workers=num_envs, thread_name_prefix="unity")
         self._workers = [_Worker(k) for k in range(num_envs)]
         self._closed = False
+        close_at_exit(self)
         try:
             self._parallel(self._launch, self._workers, raise_first=True)
         except BaseException:
