@@ -201,3 +201,19 @@ def test_resume_refuses_changes_that_break_exactness(tmp_path, capsys):
 def test_demo_config_is_valid():
     cfg, world, _ = load_train_config(REPO_ROOT / "configs" / "train" / "quadrant.yaml")
     assert cfg.max_minutes > 0 and cfg.total_agent_steps > 0 and world.scenario == "quadrant"
+
+
+def test_plot_of_a_missing_or_torn_log_is_clear(tmp_path, capsys):
+    assert cli_main(["plot", str(tmp_path / "absent")]) == 2
+    assert "absent" in capsys.readouterr().err
+    run = tmp_path / "run"
+    run.mkdir()
+    rec = {"update": 1, "agent_steps": 100, "minutes": 0.1, "episode/count": 2.0,
+           "episode/hidden_fraction": 0.5, "hider/entropy": 8.0}
+    # A torn last line (a run killed mid-write) is skipped; a torn middle line is an error.
+    (run / "scalars.jsonl").write_text(json.dumps(rec) + "\n" + json.dumps(rec)[:20])
+    assert cli_main(["plot", str(run)]) == 0
+    assert (run / "plots" / "dashboard.png").is_file()
+    (run / "scalars.jsonl").write_text("{oops\n" + json.dumps(rec) + "\n")
+    assert cli_main(["plot", str(run)]) == 2
+    assert "line 1" in capsys.readouterr().err

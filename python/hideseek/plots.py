@@ -51,15 +51,17 @@ def read_scalars(run_dir: str | Path) -> list[dict]:
     if not path.is_file():
         raise CheckpointError(path, "no such file", "a run directory written by hideseek train")
     records = []
-    for i, line in enumerate(path.read_text().splitlines()):
+    lines = path.read_text().splitlines()
+    for i, line in enumerate(lines):
         if not line.strip():
             continue
         try:
             records.append(json.loads(line))
         except json.JSONDecodeError:
             # A run killed mid-write leaves at most a torn last line.
-            if i != len(path.read_text().splitlines()) - 1:
-                raise CheckpointError(path, f"line {i + 1} is not JSON", "one JSON object per line")
+            if i != len(lines) - 1:
+                raise CheckpointError(path, f"line {i + 1} is not JSON",
+                                      "one JSON object per line") from None
     return records
 
 
