@@ -104,7 +104,7 @@ def _panel(ax, records, keys, title, baseline=None):
     ax.set_title(title, fontsize=10)
     ax.set_xlabel("agent steps", fontsize=8)
     ax.tick_params(labelsize=8)
-    if len(keys) > 1:
+    if len(keys) > 1 and ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7)
 
 
