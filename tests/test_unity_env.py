@@ -128,3 +128,25 @@ def test_vec_sim_matches_twin_sim(tmp_path):
                                                want.episode_stats[name].float(), atol=1e-5,
                                                rtol=0)
         assert ended == 1
+
+
+def test_forgotten_close_does_not_hang_interpreter_exit():
+    """An open UnityEnvironment used to deadlock exit (its gRPC thread waits for our reply
+    while concurrent.futures joins threads before atexit runs)."""
+    import subprocess
+    import sys
+    import textwrap
+    import time
+
+    script = textwrap.dedent(f"""
+        from hideseek.envs.unity_env import UnityParallelEnv
+        env = UnityParallelEnv({LAUNCHER!r}, worker_id=5, base_port={BASE_PORT})
+        env.reset()
+        print("open", flush=True)
+    """)
+    t0 = time.monotonic()
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=90)
+    assert res.returncode == 0, res.stderr
+    assert "open" in res.stdout
+    assert time.monotonic() - t0 < 45
