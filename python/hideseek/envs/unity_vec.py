@@ -45,6 +45,7 @@ from mlagents_envs.exception import UnityWorkerInUseException  # noqa: E402
 log = logging.getLogger(__name__)
 
 MAX_PORT_TRIES = 64
+GRPC_MAX_MESSAGE = 4 * 2 ** 20  # the trainer's gRPC server keeps the default receive limit
 ArgsSpec = Sequence[str] | Callable[[int], Sequence[str]] | None
 
 
@@ -83,6 +84,14 @@ class _Worker:
     teams: dict[str, TeamIndex] = field(default_factory=dict)
     decisions: dict = field(default_factory=dict)
     last: _Result | None = None
+
+
+def message_bytes(layout: ObsLayout, arenas: int) -> int:
+    """Rough size of one Unity -> Python step message: float observations, mask and framing
+    per agent, plus the critic state per arena (twice at an episode end)."""
+    floats = sum(int(np.prod(s)) for s in layout.obs_shapes)
+    per_agent = 4 * floats + layout.action_mask_size + 160
+    return arenas * (layout.max_agents * per_agent * 2 + 2 * (4 * layout.state_size + 40))
 
 
 def port_is_free(port: int) -> bool:
@@ -125,6 +134,11 @@ class UnityVecSim:
                              f"{arenas_per_env}")
         if max_restarts < 0:
             raise ValueError(f"max_restarts: expected >= 0, got {max_restarts}")
+        size = message_bytes(world.layout, arenas_per_env)
+        if size > GRPC_MAX_MESSAGE:
+            raise ValueError(f"arenas_per_env={arenas_per_env}: each Unity message would carry "
+                             f"~{size / 2**20:.1f} MiB of observations, over gRPC's 4 MiB limit "
+                             "on the trainer side; use more processes with fewer arenas each")
         self.file_name, self.world, self.layout = file_name, world, world.layout
         self.num_envs, self.arenas_per_env = num_envs, arenas_per_env
         self.num_arenas = num_envs * arenas_per_env
