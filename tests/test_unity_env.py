@@ -150,3 +150,9 @@ def test_forgotten_close_does_not_hang_interpreter_exit():
     assert res.returncode == 0, res.stderr
     assert "open" in res.stdout
     assert time.monotonic() - t0 < 45
+
+
+def test_vec_sim_refuses_messages_over_the_grpc_limit():
+    world = load_world_config("quadrant")
+    with pytest.raises(ValueError, match="arenas_per_env=5000: .* over gRPC's 4 MiB limit"):
+        UnityVecSim(LAUNCHER, 1, world, arenas_per_env=5000)
