@@ -21,7 +21,14 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train both teams with MAPPO + ICM (self-play)")
+    p = sub.add_parser(
+        "train", help="train both teams with MAPPO + ICM (self-play)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+               "  hideseek train --config configs/train/quadrant.yaml max_minutes=5 ppo.lr=3e-4\n"
+               "  hideseek train --resume runs/quadrant-20260101-120000 total_agent_steps=40000000\n"
+               "writes runs/<name>-<time>/ (config.yaml, scalars.jsonl, tb/, checkpoints/, plots/);\n"
+               "Ctrl-C saves a checkpoint and exits. See docs/training.md.")
     p.add_argument("--config", default="configs/train/quadrant.yaml", help="training config YAML")
     p.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue a run exactly")
     p.add_argument("--env", default=None, metavar="PATH",
