@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import torch
@@ -50,10 +50,12 @@ class ProtocolError(RuntimeError):
     """The trainer's input does not fit the scene (wrong action counts or values)."""
 
 
-SimFactory = Callable[[WorldConfig, int, str, int], "object"]
+# (world, num_arenas, device, seed) -> an object with the TwinSim API. Tests and benchmarks may
+# pass their own; the player always uses TwinSim.
+SimFactory = Callable[[WorldConfig, int, str, int], Any]
 
 
-def default_sim_factory(world: WorldConfig, num_arenas: int, device: str, seed: int):
+def default_sim_factory(world: WorldConfig, num_arenas: int, device: str, seed: int) -> Any:
     from ..sim import TwinSim
     return TwinSim(world, num_arenas, device=device, seed=seed)
 
@@ -64,7 +66,6 @@ class _Team:
     behavior: str             # "Hider?team=0"
     index: int                # team id: 0 hiders, 1 seekers
     slots: np.ndarray         # agent slots of this team
-    sign: float               # team reward when hiders are hidden
     brain_sent: bool = False
 
 
@@ -148,8 +149,8 @@ class TwinAcademy:
         h = lay.max_hiders
         if not self._teams:
             self._teams = [
-                _Team(TEAMS[0], BEHAVIOR_NAMES[TEAMS[0]], 0, np.arange(h), 1.0),
-                _Team(TEAMS[1], BEHAVIOR_NAMES[TEAMS[1]], 1, np.arange(h, lay.max_agents), -1.0),
+                _Team(TEAMS[0], BEHAVIOR_NAMES[TEAMS[0]], 0, np.arange(h)),
+                _Team(TEAMS[1], BEHAVIOR_NAMES[TEAMS[1]], 1, np.arange(h, lay.max_agents)),
             ]
         shapes = lay.obs_shapes
         dims = [(DIM_NONE,)] + [(DIM_VARIABLE_SIZE, DIM_NONE)] * 3

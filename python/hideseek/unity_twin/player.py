@@ -26,6 +26,7 @@ from .options import PlayerOptions, parse_args
 mlagents_compat.install()
 
 from mlagents_envs.communicator_objects.capabilities_pb2 import UnityRLCapabilitiesProto  # noqa: E402
+from mlagents_envs.communicator_objects.command_pb2 import STEP  # noqa: E402
 from mlagents_envs.communicator_objects.unity_message_pb2 import UnityMessageProto  # noqa: E402
 from mlagents_envs.communicator_objects.unity_to_external_pb2_grpc import (  # noqa: E402
     UnityToExternalProtoStub)
@@ -144,7 +145,7 @@ class TwinPlayer:
         reply = self._exchange(empty)
         while True:
             rl_input = reply.unity_input.rl_input
-            if rl_input.command == 0 and academy.sim is not None:  # STEP
+            if rl_input.command == STEP and academy.sim is not None:
                 self._inject(academy)
             output = academy.handle(rl_input)
             message = UnityMessageProto()
