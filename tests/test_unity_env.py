@@ -156,3 +156,32 @@ def test_vec_sim_refuses_messages_over_the_grpc_limit():
     world = load_world_config("quadrant")
     with pytest.raises(ValueError, match="arenas_per_env=5000: .* over gRPC's 4 MiB limit"):
         UnityVecSim(LAUNCHER, 1, world, arenas_per_env=5000)
+
+
+def test_variable_team_sizes_match_the_twin():
+    """random_rooms with 1-2 hiders and 1-3 seekers: absent slots are padded on the Unity side
+    (agents are never disabled) and left out of ``agents`` from the critic state."""
+    over = {"horizon": 4, "n_hiders": [1, 2], "n_seekers": [1, 3], "n_boxes": [0, 3],
+            "n_elongated_boxes": [0, 1]}
+    env = UnityParallelEnv(LAUNCHER, worker_id=6, base_port=BASE_PORT, arena="random_rooms",
+                           world_overrides=over)
+    twin = make_env("random_rooms", **over)
+    try:
+        sizes = set()
+        for seed in range(4):
+            obs_u, _ = env.reset(seed=seed)
+            obs_t, _ = twin.reset(seed=seed)
+            assert env.agents == twin.agents
+            sizes.add(len(twin.agents))
+            _assert_same_obs(obs_u, obs_t)
+            for _ in range(over["horizon"]):
+                actions = {a: twin.action_space(a).sample(mask=obs_t[a]["action_mask"])
+                           for a in twin.agents}
+                got, want = env.step(actions), twin.step(actions)
+                _assert_same_obs(got[0], want[0])
+                assert got[1] == pytest.approx(want[1], abs=1e-6)
+                obs_t = want[0]
+            np.testing.assert_allclose(env.state(), twin.state(), atol=1e-6)
+        assert len(sizes) > 1  # the seeds did vary the team sizes
+    finally:
+        env.close()

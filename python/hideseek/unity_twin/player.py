@@ -49,12 +49,15 @@ def _setup_logging(options: PlayerOptions) -> None:
     if options.log_file is not None:
         options.log_file.parent.mkdir(parents=True, exist_ok=True)
         handler = logging.FileHandler(options.log_file, mode="w")
+        level = logging.INFO
     else:
+        # Without -logFile, stderr may be the trainer's terminal: problems only.
         handler = logging.StreamHandler(sys.stderr)
+        level = logging.WARNING
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     root = logging.getLogger()
     root.addHandler(handler)
-    root.setLevel(logging.INFO)
+    root.setLevel(level)
 
 
 def _watch_parent() -> None:
