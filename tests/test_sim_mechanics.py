@@ -218,3 +218,33 @@ def test_agent_on_a_moving_box_rides_along():
     assert float(box[1]) > 0.3
     assert float(sim.state.agent_z[0, SEEKER1]) == 0.5, "still on top"
     assert float((rider - box).norm()) < 0.05, "carried with the box"
+
+
+def test_held_box_swung_at_a_wall_stays_on_the_holders_side():
+    sim = scene()
+    set_wall(sim, 4, (0.0, -3.05), (0.0, 3.05))
+    place_agent(sim, HIDER0, -0.45, 0.0, yaw=math.pi / 2)
+    place_object(sim, BOX0, -0.45, 0.45)                # held in front, swung towards the wall
+    run(sim, 1, slot_0=(N, N, N, 1, 0))
+    assert int(sim.state.obj_held_by[0, BOX0]) == HIDER0
+    for _ in range(40):
+        sim.step(actions(sim, slot_0=(FULL, N, BACK, 1, 0)))   # lean into the wall, turning
+        assert float(sim.state.obj_pos[0, BOX0, 0]) < 0.0
+        assert float(sim.state.agent_pos[0, HIDER0, 0]) < 0.0
+
+
+def test_vigorous_random_play_keeps_objects_inside_the_walls():
+    from hideseek.contract import load_world_config
+    from hideseek.sim import TwinSim
+    world = load_world_config("random_rooms", {"prep_fraction": 0.0, "horizon": 150})
+    sim = TwinSim(world, 24, seed=11)
+    g = torch.Generator().manual_seed(3)
+    for t in range(150):
+        if t % 15 == 0:   # persistent full-force pushes in random directions
+            push = torch.randint(0, 2, (24, world.max_agents, 2), generator=g) * FULL
+            turn = torch.randint(0, 11, (24, world.max_agents, 1), generator=g)
+        grab = (torch.rand(24, world.max_agents, 1, generator=g) < 0.7).long()
+        lock = (torch.rand(24, world.max_agents, 1, generator=g) < 0.05).long()
+        sim.step(torch.cat([push, turn, grab, lock], -1))
+        s = sim.state
+        assert bool(((s.obj_pos.abs() <= 3.0).all(-1) | ~s.obj_present).all()), f"step {t}"

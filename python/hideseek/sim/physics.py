@@ -62,15 +62,33 @@ def _share(w_self: Tensor, w_other: Tensor) -> Tensor:
     return w_self / (w_self + w_other).clamp(min=EPS)
 
 
-def _wall_normal(p: Tensor, a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
-    """Distance and unit normal from wall segments to points (segment normal if on the line)."""
-    diff = p - closest_on_segment(p, a, b)
-    dist = diff.norm(dim=-1)
+def _wall_distance(p: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """Distance from points to wall centre lines (segments)."""
+    return (p - closest_on_segment(p, a, b)).norm(dim=-1)
+
+
+def _wall_contact(p: Tensor, prev: Tensor, a: Tensor, b: Tensor, reach: Tensor | float
+                  ) -> tuple[Tensor, Tensor]:
+    """Penetration depth and push direction of points p (with radius-like ``reach`` = body
+    radius + half wall thickness) into wall segments a->b, broadcasting.
+
+    Along the wall's span the push always returns a point to the side its previous position
+    ``prev`` was on, so a fast or shoved body can never be resolved to the far side of a thin
+    wall; past the wall's ends the contact is radial (the rounded end of a capsule)."""
     seg = b - a
-    seg_normal = torch.stack([-seg[..., 1], seg[..., 0]], -1)
-    seg_normal = seg_normal / seg_normal.norm(dim=-1, keepdim=True).clamp(min=EPS)
-    normal = torch.where((dist > 1e-6)[..., None], diff / dist.clamp(min=EPS)[..., None], seg_normal)
-    return dist, normal
+    length = seg.norm(dim=-1, keepdim=True).clamp(min=EPS)
+    normal = torch.stack([-seg[..., 1], seg[..., 0]], -1) / length
+    along = ((p - a) * seg).sum(-1) / (length[..., 0] ** 2)
+    in_span = (along >= 0) & (along <= 1)
+    prev_side = torch.where(((prev - a) * normal).sum(-1) >= 0, 1.0, -1.0)
+    span_depth = reach - prev_side * ((p - a) * normal).sum(-1)
+    diff = p - (a + along.clamp(0.0, 1.0)[..., None] * seg)
+    dist = diff.norm(dim=-1)
+    end_depth = reach - dist
+    depth = torch.where(in_span, span_depth, end_depth).clamp(min=0.0)
+    push = torch.where(in_span[..., None], prev_side[..., None] * normal,
+                       diff / dist.clamp(min=EPS)[..., None])
+    return depth, push
 
 
 def _ramp_slope(local: Tensor, c: PhysicsConstants) -> tuple[Tensor, Tensor]:
@@ -136,17 +154,19 @@ def _object_object_contacts(obj_pos, obj_yaw, obj_half) -> tuple[Tensor, Tensor]
     return depth_best, normal_best
 
 
-def _object_wall_contacts(obj_pos, obj_yaw, obj_half, wall_a, wall_b,
+def _object_wall_contacts(obj_pos, obj_yaw, obj_half, prev_points, wall_a, wall_b,
                           c: PhysicsConstants) -> tuple[Tensor, Tensor]:
     """Deepest penetration of each object into each wall: depth [N, O, W], direction [N, O, W, 2]
-    for the object. Tests the corners, a core circle and the wall's end points."""
+    for the object. Tests the corners and a core circle (against where they were before the
+    step, ``prev_points`` [N, O, 5, 2]) and the wall's end points."""
     from .geometry import box_corners
     corners = box_corners(obj_pos, obj_yaw, obj_half)                          # [N, O, 4, 2]
     core_r = obj_half.amin(-1)                                                  # [N, O]
     points = torch.cat([corners, obj_pos[:, :, None]], 2)                       # [N, O, 5, 2]
     radius = torch.cat([torch.zeros_like(corners[..., 0]), core_r[..., None]], 2)
-    dist, normal = _wall_normal(points[:, :, :, None], wall_a[:, None, None], wall_b[:, None, None])
-    depth = (radius[..., None] + c.half_wall - dist).clamp(min=0.0)             # [N, O, 5, W]
+    depth, normal = _wall_contact(points[:, :, :, None], prev_points[:, :, :, None],
+                                  wall_a[:, None, None], wall_b[:, None, None],
+                                  (radius + c.half_wall)[..., None])             # [N, O, 5, W]
     # Wall end points poking into the object's side.
     ends = torch.stack([wall_a, wall_b], 2)                                     # [N, W, 2, 2]
     local = to_local(ends[:, None], obj_pos[:, :, None, None], obj_yaw[:, :, None, None])
@@ -170,9 +190,14 @@ def _object_wall_contacts(obj_pos, obj_yaw, obj_half, wall_a, wall_b,
 def solve_contacts(agent_pos: Tensor, agent_z: Tensor, agent_present: Tensor,
                    obj_pos: Tensor, obj_yaw: Tensor, obj_half: Tensor, obj_inv_mass: Tensor,
                    obj_held_by: Tensor, is_ramp: Tensor, wall_a: Tensor, wall_b: Tensor,
+                   agent_prev: Tensor, obj_prev: Tensor, obj_prev_yaw: Tensor,
                    c: PhysicsConstants, iterations: int) -> tuple[Tensor, Tensor]:
-    """Project predicted positions out of all contacts. Returns (agent_pos, obj_pos)."""
+    """Project predicted positions out of all contacts. ``*_prev`` are the poses before the
+    step, which decide the side of a wall a body belongs to. Returns (agent_pos, obj_pos)."""
+    from .geometry import box_corners
     n, a = agent_pos.shape[:2]
+    obj_prev_points = torch.cat([box_corners(obj_prev, obj_prev_yaw, obj_half),
+                                 obj_prev[:, :, None]], 2)
     w_agent = torch.full_like(agent_z, c.agent_inv_mass)
     # Agents whose feet are within climbing reach of the top step over walls and objects.
     low = agent_z < c.top - CLIMB_TOLERANCE
@@ -204,12 +229,14 @@ def solve_contacts(agent_pos: Tensor, agent_z: Tensor, agent_present: Tensor,
         obj_pos = obj_pos + (_share(w_i, w_j)[..., None] * push).sum(2) \
             - (_share(w_j, w_i)[..., None] * push).sum(1)
         # Objects against walls (walls never move).
-        depth, normal = _object_wall_contacts(obj_pos, obj_yaw, obj_half, wall_a, wall_b, c)
+        depth, normal = _object_wall_contacts(obj_pos, obj_yaw, obj_half, obj_prev_points,
+                                              wall_a, wall_b, c)
         movable = (obj_inv_mass > 0)[..., None, None]
         obj_pos = obj_pos + ((depth[..., None] * normal) * movable).sum(2)
         # Agents against walls, last so that walls always win.
-        dist, normal = _wall_normal(agent_pos[:, :, None], wall_a[:, None], wall_b[:, None])
-        depth = (c.agent_radius + c.half_wall - dist).clamp(min=0.0) * low[:, :, None]
+        depth, normal = _wall_contact(agent_pos[:, :, None], agent_prev[:, :, None],
+                                      wall_a[:, None], wall_b[:, None], c.agent_radius + c.half_wall)
+        depth = depth * low[:, :, None]
         agent_pos = agent_pos + (depth[..., None] * normal).sum(2)
     return agent_pos, obj_pos
 
@@ -226,7 +253,7 @@ def update_heights(agent_pos: Tensor, agent_z: Tensor, obj_pos: Tensor, obj_yaw:
     over = ((local.abs() - obj_half[:, None]).clamp(min=0.0).norm(dim=-1) <= SUPPORT_MARGIN) \
         & obj_present[:, None]
     over_box = over & ~is_ramp[None, None]
-    dist, _ = _wall_normal(agent_pos[:, :, None], wall_a[:, None], wall_b[:, None])
+    dist = _wall_distance(agent_pos[:, :, None], wall_a[:, None], wall_b[:, None])
     over_wall = (dist <= c.half_wall + SUPPORT_MARGIN).any(-1)
     slope, in_strip = _ramp_slope(local, c)
     reach = agent_z + CLIMB_TOLERANCE
