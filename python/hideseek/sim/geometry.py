@@ -18,9 +18,10 @@ def rotate(v: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
     return torch.stack([cos * v[..., 0] - sin * v[..., 1], sin * v[..., 0] + cos * v[..., 1]], -1)
 
 
-def to_local(p: Tensor, centre: Tensor, yaw: Tensor) -> Tensor:
-    """Points p [..., 2] in the frame of a body at centre [..., 2] with yaw [...]."""
-    return rotate(p - centre, torch.cos(yaw), -torch.sin(yaw))
+def to_local(p: Tensor, centre: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
+    """Points p [..., 2] in the frame of a body at centre [..., 2] whose yaw has this cos/sin.
+    (Callers compute cos/sin once per body: transcendentals per pair dominate otherwise.)"""
+    return rotate(p - centre, cos, -sin)
 
 
 def closest_on_segment(p: Tensor, a: Tensor, b: Tensor) -> Tensor:
@@ -33,23 +34,24 @@ def point_segment_distance(p: Tensor, a: Tensor, b: Tensor) -> Tensor:
     return (p - closest_on_segment(p, a, b)).norm(dim=-1)
 
 
-def box_corners(centre: Tensor, yaw: Tensor, half: Tensor) -> Tensor:
+def box_corners(centre: Tensor, cos: Tensor, sin: Tensor, half: Tensor) -> Tensor:
     """Corners [..., 4, 2] of oriented rectangles, counter-clockwise."""
     signs = torch.tensor([[1.0, 1.0], [-1.0, 1.0], [-1.0, -1.0], [1.0, -1.0]],
                          device=centre.device, dtype=centre.dtype)
     local = signs * half[..., None, :]
-    return centre[..., None, :] + rotate(local, torch.cos(yaw)[..., None], torch.sin(yaw)[..., None])
+    return centre[..., None, :] + rotate(local, cos[..., None], sin[..., None])
 
 
-def box_edges(centre: Tensor, yaw: Tensor, half: Tensor) -> tuple[Tensor, Tensor]:
+def box_edges(centre: Tensor, cos: Tensor, sin: Tensor, half: Tensor) -> tuple[Tensor, Tensor]:
     """Edges of oriented rectangles as segments: starts and ends [..., 4, 2]."""
-    corners = box_corners(centre, yaw, half)
+    corners = box_corners(centre, cos, sin, half)
     return corners, corners.roll(-1, dims=-2)
 
 
-def point_box_distance(p: Tensor, centre: Tensor, yaw: Tensor, half: Tensor) -> Tensor:
+def point_box_distance(p: Tensor, centre: Tensor, cos: Tensor, sin: Tensor, half: Tensor
+                       ) -> Tensor:
     """Distance from points to the surface of oriented rectangles (0 inside)."""
-    local = to_local(p, centre, yaw)
+    local = to_local(p, centre, cos, sin)
     outside = (local.abs() - half).clamp(min=0.0)
     return outside.norm(dim=-1)
 

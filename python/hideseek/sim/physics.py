@@ -28,7 +28,7 @@ import torch
 from torch import Tensor
 
 from ..contract import WorldConfig
-from .geometry import EPS, closest_on_segment, rotate, to_local
+from .geometry import EPS, box_corners, closest_on_segment, rotate, to_local
 
 CLIMB_TOLERANCE = 0.15   # m: how far below its feet a ramp slope may start and still be entered
 SUPPORT_MARGIN = 0.075   # m: how far past a top's edge an agent's centre may be and still stand
@@ -100,10 +100,10 @@ def _ramp_slope(local: Tensor, c: PhysicsConstants) -> tuple[Tensor, Tensor]:
     return frac * c.ramp_height, in_strip
 
 
-def _agent_object_contacts(agent_pos, agent_z, obj_pos, obj_yaw, obj_half, is_ramp,
+def _agent_object_contacts(agent_pos, agent_z, obj_pos, obj_cos, obj_sin, obj_half, is_ramp,
                            c: PhysicsConstants) -> tuple[Tensor, Tensor]:
     """Penetration depth [N, A, O] and push direction on the agent [N, A, O, 2]."""
-    local = to_local(agent_pos[:, :, None], obj_pos[:, None], obj_yaw[:, None])
+    local = to_local(agent_pos[:, :, None], obj_pos[:, None], obj_cos[:, None], obj_sin[:, None])
     half = obj_half[:, None]
     clamped = torch.maximum(torch.minimum(local, half), -half)
     diff = local - clamped
@@ -124,18 +124,17 @@ def _agent_object_contacts(agent_pos, agent_z, obj_pos, obj_yaw, obj_half, is_ra
     climbing = is_ramp[None, None] & (local[..., 1].abs() <= c.ramp_half_width) & \
         (slope <= agent_z[:, :, None] + CLIMB_TOLERANCE)
     depth = torch.where(climbing, torch.zeros_like(depth), depth)
-    yaw = obj_yaw[:, None]
-    normal = rotate(normal_local, torch.cos(yaw), torch.sin(yaw))
+    normal = rotate(normal_local, obj_cos[:, None], obj_sin[:, None])
     return depth.clamp(min=0.0), normal
 
 
-def _object_object_contacts(obj_pos, obj_yaw, obj_half) -> tuple[Tensor, Tensor]:
+def _object_object_contacts(obj_pos, obj_cos, obj_sin, obj_half) -> tuple[Tensor, Tensor]:
     """Deepest corner penetration of object i into object j: depth [N, O, O] and the
     direction [N, O, O, 2] in which i must move."""
-    from .geometry import box_corners
     n, o = obj_pos.shape[:2]
-    corners = box_corners(obj_pos, obj_yaw, obj_half)                         # [N, O, 4, 2]
-    local = to_local(corners[:, :, :, None], obj_pos[:, None, None], obj_yaw[:, None, None])
+    corners = box_corners(obj_pos, obj_cos, obj_sin, obj_half)                # [N, O, 4, 2]
+    local = to_local(corners[:, :, :, None], obj_pos[:, None, None], obj_cos[:, None, None],
+                     obj_sin[:, None, None])
     half = obj_half[:, None, None]                                             # [N, 1, 1, O, 2]
     pen = half - local.abs()                                                   # [N, O, 4, O, 2]
     depth = torch.minimum(pen[..., 0], pen[..., 1]).clamp(min=0.0)            # [N, O, 4, O]
@@ -144,8 +143,7 @@ def _object_object_contacts(obj_pos, obj_yaw, obj_half) -> tuple[Tensor, Tensor]
     zero = torch.zeros_like(depth)
     normal_local = torch.where(use_x[..., None], torch.stack([sign[..., 0], zero], -1),
                                torch.stack([zero, sign[..., 1]], -1))
-    yaw = obj_yaw[:, None, None]
-    normal = rotate(normal_local, torch.cos(yaw), torch.sin(yaw))           # [N, O, 4, O, 2]
+    normal = rotate(normal_local, obj_cos[:, None, None], obj_sin[:, None, None])  # [N, O, 4, O, 2]
     not_self = ~torch.eye(o, dtype=torch.bool, device=obj_pos.device)
     depth = depth * not_self[:, None, :]
     best = depth.argmax(dim=2, keepdim=True)                                   # [N, O, 1, O]
@@ -154,13 +152,12 @@ def _object_object_contacts(obj_pos, obj_yaw, obj_half) -> tuple[Tensor, Tensor]
     return depth_best, normal_best
 
 
-def _object_wall_contacts(obj_pos, obj_yaw, obj_half, prev_points, wall_a, wall_b,
+def _object_wall_contacts(obj_pos, obj_cos, obj_sin, obj_half, prev_points, wall_a, wall_b,
                           c: PhysicsConstants) -> tuple[Tensor, Tensor]:
     """Deepest penetration of each object into each wall: depth [N, O, W], direction [N, O, W, 2]
     for the object. Tests the corners and a core circle (against where they were before the
     step, ``prev_points`` [N, O, 5, 2]) and the wall's end points."""
-    from .geometry import box_corners
-    corners = box_corners(obj_pos, obj_yaw, obj_half)                          # [N, O, 4, 2]
+    corners = box_corners(obj_pos, obj_cos, obj_sin, obj_half)                 # [N, O, 4, 2]
     core_r = obj_half.amin(-1)                                                  # [N, O]
     points = torch.cat([corners, obj_pos[:, :, None]], 2)                       # [N, O, 5, 2]
     radius = torch.cat([torch.zeros_like(corners[..., 0]), core_r[..., None]], 2)
@@ -169,7 +166,8 @@ def _object_wall_contacts(obj_pos, obj_yaw, obj_half, prev_points, wall_a, wall_
                                   (radius + c.half_wall)[..., None])             # [N, O, 5, W]
     # Wall end points poking into the object's side.
     ends = torch.stack([wall_a, wall_b], 2)                                     # [N, W, 2, 2]
-    local = to_local(ends[:, None], obj_pos[:, :, None, None], obj_yaw[:, :, None, None])
+    local = to_local(ends[:, None], obj_pos[:, :, None, None], obj_cos[:, :, None, None],
+                     obj_sin[:, :, None, None])
     half = obj_half[:, :, None, None]
     pen = half + c.half_wall - local.abs()                                      # [N, O, W, 2, 2]
     end_depth = torch.minimum(pen[..., 0], pen[..., 1]).clamp(min=0.0)
@@ -178,8 +176,7 @@ def _object_wall_contacts(obj_pos, obj_yaw, obj_half, prev_points, wall_a, wall_
     zero = torch.zeros_like(end_depth)
     end_normal_local = torch.where(use_x[..., None], torch.stack([sign[..., 0], zero], -1),
                                    torch.stack([zero, sign[..., 1]], -1))
-    yaw = obj_yaw[:, :, None, None]
-    end_normal = rotate(end_normal_local, torch.cos(yaw), torch.sin(yaw))     # [N, O, W, 2, 2]
+    end_normal = rotate(end_normal_local, obj_cos[:, :, None, None], obj_sin[:, :, None, None])
     all_depth = torch.cat([depth.transpose(2, 3), end_depth], 3)               # [N, O, W, 7]
     all_normal = torch.cat([normal.transpose(2, 3), end_normal], 3)            # [N, O, W, 7, 2]
     best = all_depth.argmax(-1, keepdim=True)
@@ -194,10 +191,11 @@ def solve_contacts(agent_pos: Tensor, agent_z: Tensor, agent_present: Tensor,
                    c: PhysicsConstants, iterations: int) -> tuple[Tensor, Tensor]:
     """Project predicted positions out of all contacts. ``*_prev`` are the poses before the
     step, which decide the side of a wall a body belongs to. Returns (agent_pos, obj_pos)."""
-    from .geometry import box_corners
     n, a = agent_pos.shape[:2]
-    obj_prev_points = torch.cat([box_corners(obj_prev, obj_prev_yaw, obj_half),
+    obj_prev_points = torch.cat([box_corners(obj_prev, torch.cos(obj_prev_yaw),
+                                             torch.sin(obj_prev_yaw), obj_half),
                                  obj_prev[:, :, None]], 2)
+    obj_cos, obj_sin = torch.cos(obj_yaw), torch.sin(obj_yaw)   # yaws do not change while solving
     w_agent = torch.full_like(agent_z, c.agent_inv_mass)
     # Agents whose feet are within climbing reach of the top step over walls and objects.
     low = agent_z < c.top - CLIMB_TOLERANCE
@@ -214,8 +212,8 @@ def solve_contacts(agent_pos: Tensor, agent_z: Tensor, agent_present: Tensor,
         normal = d / dist.clamp(min=EPS)[..., None]
         agent_pos = agent_pos + 0.5 * (depth[..., None] * normal).sum(2)
         # Agents against boxes and ramps.
-        depth, normal = _agent_object_contacts(agent_pos, agent_z, obj_pos, obj_yaw, obj_half,
-                                               is_ramp, c)
+        depth, normal = _agent_object_contacts(agent_pos, agent_z, obj_pos, obj_cos, obj_sin,
+                                               obj_half, is_ramp, c)
         depth = depth * (low[:, :, None] & ~holder)
         w_o = obj_inv_mass[:, None, :]
         w_a = w_agent[:, :, None]
@@ -223,14 +221,14 @@ def solve_contacts(agent_pos: Tensor, agent_z: Tensor, agent_present: Tensor,
         agent_pos = agent_pos + (_share(w_a, w_o)[..., None] * push).sum(2)
         obj_pos = obj_pos - (_share(w_o, w_a)[..., None] * push).sum(1)
         # Objects against objects.
-        depth, normal = _object_object_contacts(obj_pos, obj_yaw, obj_half)
+        depth, normal = _object_object_contacts(obj_pos, obj_cos, obj_sin, obj_half)
         w_i, w_j = obj_inv_mass[:, :, None], obj_inv_mass[:, None, :]
         push = depth[..., None] * normal                                        # moves i
         obj_pos = obj_pos + (_share(w_i, w_j)[..., None] * push).sum(2) \
             - (_share(w_j, w_i)[..., None] * push).sum(1)
         # Objects against walls (walls never move).
-        depth, normal = _object_wall_contacts(obj_pos, obj_yaw, obj_half, obj_prev_points,
-                                              wall_a, wall_b, c)
+        depth, normal = _object_wall_contacts(obj_pos, obj_cos, obj_sin, obj_half,
+                                              obj_prev_points, wall_a, wall_b, c)
         movable = (obj_inv_mass > 0)[..., None, None]
         obj_pos = obj_pos + ((depth[..., None] * normal) * movable).sum(2)
         # Agents against walls, last so that walls always win.
@@ -249,7 +247,8 @@ def update_heights(agent_pos: Tensor, agent_z: Tensor, obj_pos: Tensor, obj_yaw:
     Every surface under the agent's centre (box and wall tops, ramp slopes) that is at most
     ``CLIMB_TOLERANCE`` above its feet can carry it; it stands on the highest, or falls to the
     floor when there is none."""
-    local = to_local(agent_pos[:, :, None], obj_pos[:, None], obj_yaw[:, None])   # [N, A, O, 2]
+    local = to_local(agent_pos[:, :, None], obj_pos[:, None], torch.cos(obj_yaw)[:, None],
+                     torch.sin(obj_yaw)[:, None])                                   # [N, A, O, 2]
     over = ((local.abs() - obj_half[:, None]).clamp(min=0.0).norm(dim=-1) <= SUPPORT_MARGIN) \
         & obj_present[:, None]
     over_box = over & ~is_ramp[None, None]

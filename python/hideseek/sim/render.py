@@ -39,7 +39,8 @@ def render_arena(s: SimState, seen_objs: Tensor, arena: int, world: WorldConfig,
         if abs(a[0]) < 100:
             draw.line([px(*a), px(*b)], fill=WALL, width=max(int(world.wall_thickness * scale), 2))
     import torch
-    corners = box_corners(torch.as_tensor(g["obj_pos"]), torch.as_tensor(g["obj_yaw"]),
+    yaw = torch.as_tensor(g["obj_yaw"])
+    corners = box_corners(torch.as_tensor(g["obj_pos"]), torch.cos(yaw), torch.sin(yaw),
                           torch.as_tensor(g["obj_half"])).numpy()
     for o in range(corners.shape[0]):
         if not g["obj_present"][o]:

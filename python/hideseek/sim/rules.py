@@ -15,7 +15,8 @@ from .state import SimState
 def reach(s: SimState, seen_objs: Tensor, distance: float, agent_radius: float) -> Tensor:
     """Objects [N, A, O] whose surface is within ``distance`` of the agent's surface, that the
     agent sees and that are present. Returns the surface gap, +inf where out of reach."""
-    gap = point_box_distance(s.agent_pos[:, :, None], s.obj_pos[:, None], s.obj_yaw[:, None],
+    cos, sin = torch.cos(s.obj_yaw)[:, None], torch.sin(s.obj_yaw)[:, None]
+    gap = point_box_distance(s.agent_pos[:, :, None], s.obj_pos[:, None], cos, sin,
                              s.obj_half[:, None]) - agent_radius
     ok = seen_objs & (gap <= distance) & s.obj_present[:, None]
     return torch.where(ok, gap, torch.full_like(gap, float("inf")))
@@ -52,8 +53,8 @@ def apply_grab(s: SimState, grab: Tensor, seen_objs: Tensor, world: WorldConfig)
     new = claimant >= 0
     holder_pos = s.agent_pos.gather(1, claimant.clamp(min=0)[..., None].expand(-1, -1, 2))
     holder_yaw = s.agent_yaw.gather(1, claimant.clamp(min=0))
-    s.obj_hold_offset = torch.where(new[..., None], to_local(s.obj_pos, holder_pos, holder_yaw),
-                                    s.obj_hold_offset)
+    offset = to_local(s.obj_pos, holder_pos, torch.cos(holder_yaw), torch.sin(holder_yaw))
+    s.obj_hold_offset = torch.where(new[..., None], offset, s.obj_hold_offset)
     s.obj_hold_yaw = torch.where(new, s.obj_yaw - holder_yaw, s.obj_hold_yaw)
     s.obj_held_by = torch.where(new, claimant, s.obj_held_by)
     got = (claimant[:, None, :] == slots[None, :, None]).any(-1)
@@ -105,8 +106,9 @@ def rewards(s: SimState, seen_agents: Tensor, in_prep: Tensor, c: SensorConstant
 def door_blocked(s: SimState, world: WorldConfig) -> Tensor:
     """Doors [N, D] with a locked box so close that no agent fits through the gap."""
     boxes = slice(0, world.layout.max_boxes)
+    yaw = s.obj_yaw[:, None, boxes]
     dist = point_box_distance(s.door_pos[:, :, None], s.obj_pos[:, None, boxes],
-                              s.obj_yaw[:, None, boxes], s.obj_half[:, None, boxes])
+                              torch.cos(yaw), torch.sin(yaw), s.obj_half[:, None, boxes])
     locked = (s.obj_locked_team[:, boxes] >= 0)[:, None]
     near = dist <= world.wall_thickness / 2 + world.agent_radius
     return (near & locked).any(-1) & s.door_present

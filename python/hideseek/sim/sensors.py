@@ -59,7 +59,7 @@ class SensorConstants:
 
 def occluders(s: SimState) -> tuple[Tensor, Tensor]:
     """All segments that block sight and lidar: walls, then 4 edges per object. [N, S, 2] each."""
-    ea, eb = box_edges(s.obj_pos, s.obj_yaw, s.obj_half)                      # [N, O, 4, 2]
+    ea, eb = box_edges(s.obj_pos, torch.cos(s.obj_yaw), torch.sin(s.obj_yaw), s.obj_half)                      # [N, O, 4, 2]
     n = ea.shape[0]
     return (torch.cat([s.wall_a, ea.reshape(n, -1, 2)], 1),
             torch.cat([s.wall_b, eb.reshape(n, -1, 2)], 1))
