@@ -63,7 +63,22 @@ def validate_actions(actions: ActionDict, live: list[str], possible: list[str]) 
     return checked
 
 
-class TwinParallelEnv(ParallelEnv):
+class ContractSpaces:
+    """The contract's per-agent spaces, shared by every hide-and-seek ParallelEnv. Cached so
+    each agent always gets the same space object (PettingZoo's API test insists)."""
+
+    world: WorldConfig
+
+    @functools.lru_cache(maxsize=None)
+    def observation_space(self, agent: str) -> spaces.Dict:
+        return observation_space_for(self.world)
+
+    @functools.lru_cache(maxsize=None)
+    def action_space(self, agent: str) -> spaces.MultiDiscrete:
+        return spaces.MultiDiscrete(list(ACTION_BRANCHES), dtype=np.int64)
+
+
+class TwinParallelEnv(ContractSpaces, ParallelEnv):
     metadata = {"name": "hideseek_twin_v0", "render_modes": ["rgb_array"],
                 "is_parallelizable": True, "render_fps": 13}
 
@@ -81,14 +96,6 @@ class TwinParallelEnv(ParallelEnv):
         self._obs: AgentObs | None = None
         self._slot = {name: i for i, name in enumerate(self.possible_agents)}
         self.state_space = spaces.Box(-np.inf, np.inf, (world.layout.state_size,), np.float32)
-
-    @functools.lru_cache(maxsize=None)
-    def observation_space(self, agent: str) -> spaces.Dict:
-        return observation_space_for(self.world)
-
-    @functools.lru_cache(maxsize=None)
-    def action_space(self, agent: str) -> spaces.MultiDiscrete:
-        return spaces.MultiDiscrete(list(ACTION_BRANCHES), dtype=np.int64)
 
     @property
     def sim(self) -> TwinSim:

@@ -15,7 +15,6 @@ EngineConfiguration, the critic state through :class:`GlobalStateChannel`.
 
 from __future__ import annotations
 
-import functools
 import threading
 import weakref
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from ..contract import (ACTION_BRANCHES, BEHAVIOR_NAMES, NO_MOVE_BIN, TEAMS, Obs
                         WorldConfig, load_world_config)
 from . import mlagents_compat
 from . import side_channels as sc
-from .twin_env import observation_space_for, validate_actions
+from .twin_env import ContractSpaces, validate_actions
 
 mlagents_compat.install()
 
@@ -160,7 +159,7 @@ def state_present(state: np.ndarray, layout: ObsLayout) -> np.ndarray:
 
 # --------------------------------------------------------------------------- the env
 
-class UnityParallelEnv(ParallelEnv):
+class UnityParallelEnv(ContractSpaces, ParallelEnv):
     """One arena of a Unity build (``file_name``) or of the Editor in Play mode (None).
 
     ``arena`` + ``world_overrides`` give the world config that is sent to Unity (every field,
@@ -199,15 +198,6 @@ class UnityParallelEnv(ParallelEnv):
         self._index: dict[str, TeamIndex] = {}
         self._decisions: dict[str, DecisionSteps] = {}
         self._state = np.zeros(self.layout.state_size, dtype=np.float32)
-
-    # ------------------------------------------------------------------ spaces (as the twin env)
-    @functools.lru_cache(maxsize=None)
-    def observation_space(self, agent: str) -> spaces.Dict:
-        return observation_space_for(self.world)
-
-    @functools.lru_cache(maxsize=None)
-    def action_space(self, agent: str) -> spaces.MultiDiscrete:
-        return spaces.MultiDiscrete(list(ACTION_BRANCHES), dtype=np.int64)
 
     # ------------------------------------------------------------------ reading
     def _read(self) -> tuple[dict, dict, dict, dict, bool]:
