@@ -233,19 +233,30 @@ def test_held_box_swung_at_a_wall_stays_on_the_holders_side():
         assert float(sim.state.agent_pos[0, HIDER0, 0]) < 0.0
 
 
-def test_vigorous_random_play_keeps_objects_inside_the_walls():
+def _vigorous_play(arenas: int, steps: int) -> None:
+    """Persistent full-force pushes in random directions, frequent grabs and some locks; no
+    box or ramp may ever leave the floor (they cannot climb, so that would be tunnelling)."""
     from hideseek.contract import load_world_config
     from hideseek.sim import TwinSim
-    n = 16
-    world = load_world_config("random_rooms", {"prep_fraction": 0.0, "horizon": 90})
-    sim = TwinSim(world, n, seed=11)
+    world = load_world_config("random_rooms", {"prep_fraction": 0.0, "horizon": steps})
+    sim = TwinSim(world, arenas, seed=11)
     g = torch.Generator().manual_seed(3)
-    for t in range(90):
-        if t % 15 == 0:   # persistent full-force pushes in random directions
-            push = torch.randint(0, 2, (n, world.max_agents, 2), generator=g) * FULL
-            turn = torch.randint(0, 11, (n, world.max_agents, 1), generator=g)
-        grab = (torch.rand(n, world.max_agents, 1, generator=g) < 0.7).long()
-        lock = (torch.rand(n, world.max_agents, 1, generator=g) < 0.05).long()
+    shape = (arenas, world.max_agents, 1)
+    for t in range(steps):
+        if t % 15 == 0:
+            push = torch.randint(0, 2, (arenas, world.max_agents, 2), generator=g) * FULL
+            turn = torch.randint(0, 11, shape, generator=g)
+        grab = (torch.rand(shape, generator=g) < 0.7).long()
+        lock = (torch.rand(shape, generator=g) < 0.05).long()
         sim.step(torch.cat([push, turn, grab, lock], -1))
         s = sim.state
         assert bool(((s.obj_pos.abs() <= 3.0).all(-1) | ~s.obj_present).all()), f"step {t}"
+
+
+def test_vigorous_random_play_keeps_objects_inside_the_walls():
+    _vigorous_play(arenas=16, steps=90)
+
+
+@pytest.mark.slow
+def test_long_vigorous_random_play_keeps_objects_inside_the_walls():
+    _vigorous_play(arenas=128, steps=400)
