@@ -135,8 +135,9 @@ def test_resume_equals_uninterrupted_run(tmp_path):
 
 
 def test_sigint_saves_a_checkpoint_and_resume_continues(tmp_path):
+    # One torch thread in the child: two OpenMP threads crawl when the machine is oversubscribed.
     args = _overrides(tmp_path, "sig", total_agent_steps=10**9, checkpoint_every=1000,
-                      **{"model.recurrent": "none"})
+                      torch_threads=1, **{"model.recurrent": "none"})
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen([sys.executable, "-m", "hideseek.cli", "train", *args], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -161,7 +162,11 @@ def test_sigint_saves_a_checkpoint_and_resume_continues(tmp_path):
     lines = (run / "scalars.jsonl").read_text().splitlines()
     assert json.loads(lines[-1])["update"] == last
     steps = (last + 1) * 8 * 4 * 4
-    assert _train(["--resume", str(run), f"total_agent_steps={steps}"]) == 0
+    # In a child process too: the run's config sets torch_threads, which is process-global.
+    res = subprocess.run([sys.executable, "-m", "hideseek.cli", "train", "--resume", str(run),
+                          f"total_agent_steps={steps}"], env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stderr
     assert max(list_checkpoints(run)) == last + 1
 
 
