@@ -1,7 +1,7 @@
 """Twin throughput against VMAS ``simple_tag``, measured in the same process.
 
     .venv/bin/pip install -e '.[bench]'          # VMAS is a benchmark-only dependency
-    .venv/bin/python benchmarks/sim_throughput.py [--device cuda] [--sizes 1 64 1024 4096]
+    .venv/bin/python benchmarks/sim_throughput.py [--device cuda] [--sizes 1 64 1024 4096] [--threads 1]
 
 Prints one row per batch size (arena-steps/s and agent-steps/s of the quadrant world with vision
 and lidar, the same for VMAS simple_tag, and the ratio); the last line is
@@ -63,7 +63,12 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 64, 1024, 4096])
     parser.add_argument("--steps", type=int, default=40, help="timed steps per size")
     parser.add_argument("--eager", action="store_true", help="do not torch.compile the twin")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch threads for both simulators (0 = torch's default)")
     args = parser.parse_args()
+    if args.threads:
+        # Inductor bakes the thread count into its kernels: set it before anything compiles.
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     try:
         import vmas  # noqa: F401
