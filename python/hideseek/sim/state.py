@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-import torch
 from torch import Tensor
 
 PARK_DISTANCE = 1000.0  # where absent entities live: far beyond lidar range and any contact
