@@ -79,7 +79,9 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hideseek", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="hideseek", description="Multi-agent hide-and-seek for Unity ML-Agents: the batched "
+        "twin, MAPPO + ICM self-play training, ONNX export and playback.")
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (_add_demo, _add_train, _add_plot, _add_export, _add_play, _add_eval):
         add(sub)
