@@ -152,16 +152,30 @@ def _object_object_contacts(obj_pos, obj_cos, obj_sin, obj_half) -> tuple[Tensor
     return depth_best, normal_best
 
 
-def _object_wall_contacts(obj_pos, obj_cos, obj_sin, obj_half, prev_points, wall_a, wall_b,
-                          c: PhysicsConstants) -> tuple[Tensor, Tensor]:
+def _free_wall_ends(wall_a: Tensor, wall_b: Tensor, c: PhysicsConstants) -> Tensor:
+    """Which wall end points [N, W, 2] are free ends (a door edge, a wall's tip) rather than
+    joints inside another wall, where pushing objects off the end point would fight the other
+    wall's own push."""
+    ends = torch.stack([wall_a, wall_b], 2)                                     # [N, W, 2, 2]
+    dist = _wall_distance(ends[:, :, :, None], wall_a[:, None, None], wall_b[:, None, None])
+    w = wall_a.shape[1]
+    own = torch.eye(w, dtype=torch.bool, device=wall_a.device)[:, None, :]      # [W, 1, W]
+    dist = torch.where(own, torch.full_like(dist, float("inf")), dist)
+    return dist.amin(-1) > c.half_wall + 1e-4
+
+
+def _object_wall_contacts(obj_pos, obj_cos, obj_sin, obj_half, obj_prev, wall_a, wall_b,
+                          free_ends, c: PhysicsConstants) -> tuple[Tensor, Tensor]:
     """Deepest penetration of each object into each wall: depth [N, O, W], direction [N, O, W, 2]
-    for the object. Tests the corners and a core circle (against where they were before the
-    step, ``prev_points`` [N, O, 5, 2]) and the wall's end points."""
+    for the object. Tests the corners, a core circle and the wall's end points. Corners and core
+    are returned to the side of each wall the object's centre was on before the step
+    (``obj_prev`` [N, O, 2]): a corner may poke through a wall's centre line while squeezed
+    into a room corner, but the centre never does, so it is the one that decides."""
     corners = box_corners(obj_pos, obj_cos, obj_sin, obj_half)                 # [N, O, 4, 2]
     core_r = obj_half.amin(-1)                                                  # [N, O]
     points = torch.cat([corners, obj_pos[:, :, None]], 2)                       # [N, O, 5, 2]
     radius = torch.cat([torch.zeros_like(corners[..., 0]), core_r[..., None]], 2)
-    depth, normal = _wall_contact(points[:, :, :, None], prev_points[:, :, :, None],
+    depth, normal = _wall_contact(points[:, :, :, None], obj_prev[:, :, None, None],
                                   wall_a[:, None, None], wall_b[:, None, None],
                                   (radius + c.half_wall)[..., None])             # [N, O, 5, W]
     # Wall end points poking into the object's side.
@@ -170,7 +184,7 @@ def _object_wall_contacts(obj_pos, obj_cos, obj_sin, obj_half, prev_points, wall
                      obj_sin[:, :, None, None])
     half = obj_half[:, :, None, None]
     pen = half + c.half_wall - local.abs()                                      # [N, O, W, 2, 2]
-    end_depth = torch.minimum(pen[..., 0], pen[..., 1]).clamp(min=0.0)
+    end_depth = torch.minimum(pen[..., 0], pen[..., 1]).clamp(min=0.0) * free_ends[:, None]
     use_x = pen[..., 0] < pen[..., 1]
     sign = torch.where(local >= 0, -1.0, 1.0)   # the object moves away from the end point
     zero = torch.zeros_like(end_depth)
@@ -187,15 +201,13 @@ def _object_wall_contacts(obj_pos, obj_cos, obj_sin, obj_half, prev_points, wall
 def solve_contacts(agent_pos: Tensor, agent_z: Tensor, agent_present: Tensor,
                    obj_pos: Tensor, obj_yaw: Tensor, obj_half: Tensor, obj_inv_mass: Tensor,
                    obj_held_by: Tensor, is_ramp: Tensor, wall_a: Tensor, wall_b: Tensor,
-                   agent_prev: Tensor, obj_prev: Tensor, obj_prev_yaw: Tensor,
+                   agent_prev: Tensor, obj_prev: Tensor,
                    c: PhysicsConstants, iterations: int) -> tuple[Tensor, Tensor]:
     """Project predicted positions out of all contacts. ``*_prev`` are the poses before the
     step, which decide the side of a wall a body belongs to. Returns (agent_pos, obj_pos)."""
     n, a = agent_pos.shape[:2]
-    obj_prev_points = torch.cat([box_corners(obj_prev, torch.cos(obj_prev_yaw),
-                                             torch.sin(obj_prev_yaw), obj_half),
-                                 obj_prev[:, :, None]], 2)
     obj_cos, obj_sin = torch.cos(obj_yaw), torch.sin(obj_yaw)   # yaws do not change while solving
+    free_ends = _free_wall_ends(wall_a, wall_b, c)
     w_agent = torch.full_like(agent_z, c.agent_inv_mass)
     # Agents whose feet are within climbing reach of the top step over walls and objects.
     low = agent_z < c.top - CLIMB_TOLERANCE
@@ -228,7 +240,7 @@ def solve_contacts(agent_pos: Tensor, agent_z: Tensor, agent_present: Tensor,
             - (_share(w_j, w_i)[..., None] * push).sum(1)
         # Objects against walls (walls never move).
         depth, normal = _object_wall_contacts(obj_pos, obj_cos, obj_sin, obj_half,
-                                              obj_prev_points, wall_a, wall_b, c)
+                                              obj_prev, wall_a, wall_b, free_ends, c)
         movable = (obj_inv_mass > 0)[..., None, None]
         obj_pos = obj_pos + ((depth[..., None] * normal) * movable).sum(2)
         # Agents against walls, last so that walls always win.

@@ -166,7 +166,7 @@ class TwinSim:
 
         agent_pred, obj_pred = solve_contacts(
             agent_pred, s.agent_z, s.agent_present, obj_pred, obj_yaw, s.obj_half, inv_mass,
-            s.obj_held_by, sc.is_ramp, s.wall_a, s.wall_b, s.agent_pos, s.obj_pos, s.obj_yaw,
+            s.obj_held_by, sc.is_ramp, s.wall_a, s.wall_b, s.agent_pos, s.obj_pos,
             pc, world.physics_iterations)
         # Agents standing on a box ride along with it ("box surfing").
         # The ride is not the agent's own velocity, or it would keep it after stepping off.
