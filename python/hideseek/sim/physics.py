@@ -18,6 +18,8 @@ Rules the twin fixes where a physics engine would decide (the Unity scene gets t
 - An agent stands on the highest surface under its centre (box or wall top, with
   ``SUPPORT_MARGIN``, or a ramp slope) within ``CLIMB_TOLERANCE`` above its feet; with none it
   falls to the floor. An agent on a box moves with the box.
+- Walls are 0.1 m thick: a body is always pushed back to the side of a wall its centre was on
+  before the step, so nothing tunnels through one however it was shoved, swung or squeezed.
 """
 
 from __future__ import annotations
