@@ -62,6 +62,3 @@ class SimState:
         """Copy rows ``arenas`` (int64 index) of ``other`` (a state for just those arenas)."""
         for f in fields(self):
             getattr(self, f.name)[arenas] = getattr(other, f.name)
-
-    def clone(self) -> "SimState":
-        return SimState(**{k: v.clone() for k, v in self.tensors().items()})

@@ -77,12 +77,12 @@ class TwinSim:
             episodes = torch.zeros(n, dtype=torch.int64, device=self.device)
         self.state = layouts.generate(self.world, seeds, episodes)
         self._t_host[:] = 0
-        self._obs, self._seen_objs = self._observe_fn(self.state)
+        self._obs, _, self._seen_objs = self._observe_fn(self.state)
         return self._obs
 
     def observe(self) -> AgentObs:
         """Recompute observations from ``self.state`` (after editing it by hand, e.g. in tests)."""
-        self._obs, self._seen_objs = self._observe(self.state)
+        self._obs, _, self._seen_objs = self._observe(self.state)
         self._t_host[:] = self.state.t.cpu().numpy()
         return self._obs
 
@@ -90,10 +90,12 @@ class TwinSim:
     def obs(self) -> AgentObs:
         return self._obs
 
-    def _observe(self, s: SimState) -> tuple[AgentObs, Tensor]:
+    def _observe(self, s: SimState) -> tuple[AgentObs, Tensor, Tensor]:
+        """Observations, and who sees which agents [N, A, A] and objects [N, A, O]."""
         seg_a, seg_b = occluders(s)
         seen_agents, seen_objs = visibility(s, self._sc, seg_a, seg_b)
-        return self._pack(s, seen_agents, seen_objs, lidar(s, self._sc, seg_a, seg_b)), seen_objs
+        obs = self._pack(s, seen_agents, seen_objs, lidar(s, self._sc, seg_a, seg_b))
+        return obs, seen_agents, seen_objs
 
     def _pack(self, s: SimState, seen_agents: Tensor, seen_objs: Tensor, lidar_frac: Tensor
               ) -> AgentObs:
@@ -128,7 +130,7 @@ class TwinSim:
         fresh = layouts.generate(self.world, self.state.seed[idx], self.state.episode[idx] + 1)
         self.state.assign(idx, fresh)
         self._t_host[done] = 0
-        self._obs, self._seen_objs = self._observe_fn(self.state)
+        self._obs, _, self._seen_objs = self._observe_fn(self.state)
         truncated = torch.as_tensor(done, device=self.device)
         return StepOutput(self._obs, reward, truncated, hidden, obs, stats)
 
@@ -185,9 +187,7 @@ class TwinSim:
         s.obj_pos, s.obj_yaw = obj_pred, obj_yaw
         s.t = s.t + 1
 
-        seg_a, seg_b = occluders(s)
-        seen_agents, seen_objs = visibility(s, sc, seg_a, seg_b)
-        obs = self._pack(s, seen_agents, seen_objs, lidar(s, sc, seg_a, seg_b))
+        obs, seen_agents, seen_objs = self._observe(s)
         reward, hidden = rewards(s, seen_agents, in_prep, sc, world)
         accumulate_stats(s, reward, hidden, in_prep, new_grabs, world, sc)
         return s.tensors(), obs, reward, hidden, seen_objs
