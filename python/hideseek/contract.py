@@ -41,14 +41,15 @@ OBJECT_COLUMNS: tuple[str, ...] = (
     "present", "dx", "dy", "dz", "vx", "vy", "sin_theta", "cos_theta", "size_x", "size_y",
     "locked_by_my_team", "locked_by_other_team", "held_by_me", "held_by_other",
 )
-# Centralized critic state: every entity unmasked, in the arena frame.
-STATE_AGENT_COLUMNS: tuple[str, ...] = (
-    "present", "x", "y", "z", "vx", "vy", "sin_theta", "cos_theta", "angular_velocity", "is_hider",
-)
+# Centralized critic state (WORLD.md "Centralized critic input"): every entity unmasked, in the
+# arena frame. An agent's row is "present" followed by its full self vector (obs_0, lidar
+# included), so the state columns of agents come from ``ObsLayout.state_agent_columns``.
 STATE_OBJECT_COLUMNS: tuple[str, ...] = (
     "present", "x", "y", "z", "vx", "vy", "sin_theta", "cos_theta", "size_x", "size_y",
     "locked_by_hiders", "locked_by_seekers", "held_by_hider", "held_by_seeker",
 )
+# Wall segments (centre line end points / floor_size); a door is a gap between two segments.
+STATE_WALL_COLUMNS: tuple[str, ...] = ("present", "x1", "y1", "x2", "y2")
 STATE_GLOBAL_COLUMNS: tuple[str, ...] = ("prep_left", "episode_left")
 
 # Episode statistics both simulators report (WORLD.md "Episode statistics"), by name.
@@ -226,14 +227,19 @@ class ObsLayout:
     def action_mask_size(self) -> int:
         return sum(ACTION_BRANCHES)
 
-    # Critic state: [agents block | boxes block | ramps block | globals].
+    @property
+    def state_agent_columns(self) -> tuple[str, ...]:
+        return ("present",) + self.self_columns
+
+    # Critic state: [agents block | boxes block | ramps block | walls block | globals].
     @property
     def state_blocks(self) -> tuple[tuple[str, int, int], ...]:
         """(name, rows, columns) of each block of the flat global state, in order."""
         return (
-            ("agents", self.max_agents, len(STATE_AGENT_COLUMNS)),
+            ("agents", self.max_agents, len(self.state_agent_columns)),
             ("boxes", self.max_boxes, len(STATE_OBJECT_COLUMNS)),
             ("ramps", self.max_ramps, len(STATE_OBJECT_COLUMNS)),
+            ("walls", self.world.max_walls, len(STATE_WALL_COLUMNS)),
             ("globals", 1, len(STATE_GLOBAL_COLUMNS)),
         )
 
@@ -262,8 +268,9 @@ class ObsLayout:
             "action_branches": list(ACTION_BRANCHES),
             "state_size": self.state_size,
             "state_blocks": [list(b) for b in self.state_blocks],
-            "state_agent_columns": list(STATE_AGENT_COLUMNS),
+            "state_agent_columns": list(self.state_agent_columns),
             "state_object_columns": list(STATE_OBJECT_COLUMNS),
+            "state_wall_columns": list(STATE_WALL_COLUMNS),
             "state_global_columns": list(STATE_GLOBAL_COLUMNS),
         }
 

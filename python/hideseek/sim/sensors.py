@@ -11,7 +11,7 @@ from torch import Tensor
 
 from ..contract import WorldConfig
 from .geometry import box_edges, segments_intersect
-from .state import SimState
+from .state import PARK_DISTANCE, SimState
 
 
 @dataclass(frozen=True)
@@ -190,17 +190,14 @@ def observe(s: SimState, c: SensorConstants, seen_agents: Tensor, seen_objs: Ten
     return obs_0, obs_1, obs_2, obs_3, frozen
 
 
-def global_state(s: SimState, c: SensorConstants) -> Tensor:
-    """The critic's flat state [N, S]: agents block, boxes block, ramps block, globals."""
+def global_state(s: SimState, c: SensorConstants, obs_0: Tensor) -> Tensor:
+    """The critic's flat state [N, S]: agents (present + full self vector ``obs_0``), boxes,
+    ramps, walls, globals (contract ``ObsLayout.state_blocks``)."""
     f = c.floor_size
-    n, a = s.agent_pos.shape[:2]
+    n = s.agent_pos.shape[0]
     _, prep_left, ep_left = phase(s, c)
-    agents = torch.cat([
-        torch.ones(n, a, 1, device=s.agent_pos.device), s.agent_pos / f, (s.agent_z / f)[..., None],
-        s.agent_vel / f, torch.sin(s.agent_yaw)[..., None], torch.cos(s.agent_yaw)[..., None],
-        (s.agent_angvel / c.top_angvel)[..., None],
-        c.is_hider.to(torch.float32).expand(n, a)[..., None],
-    ], -1) * s.agent_present[..., None]
+    present = s.agent_present[..., None].to(obs_0.dtype)
+    agents = torch.cat([present, obs_0 * present], -1)
     rows = _object_rows(s)
     locked, held = s.obj_locked_team, s.obj_held_by
     held_by_hider = (held >= 0) & c.is_hider[held.clamp(min=0)]
@@ -210,5 +207,8 @@ def global_state(s: SimState, c: SensorConstants) -> Tensor:
         (locked == 0)[..., None].float(), (locked == 1)[..., None].float(),
         held_by_hider[..., None].float(), ((held >= 0) & ~held_by_hider)[..., None].float(),
     ], -1) * s.obj_present[..., None]
-    return torch.cat([agents.reshape(n, -1), objects.reshape(n, -1),
+    # Parked (absent) wall pieces are all-zero rows.
+    wall_present = (s.wall_a.abs().amax(-1) < PARK_DISTANCE / 2)[..., None].to(obs_0.dtype)
+    walls = torch.cat([wall_present, s.wall_a / f, s.wall_b / f], -1) * wall_present
+    return torch.cat([agents.reshape(n, -1), objects.reshape(n, -1), walls.reshape(n, -1),
                       prep_left[:, None], ep_left[:, None]], -1)

@@ -101,7 +101,7 @@ class TwinSim:
               ) -> AgentObs:
         obs_0, obs_1, obs_2, obs_3, frozen = observe(s, self._sc, seen_agents, seen_objs, lidar_frac)
         mask = torch.where(frozen[..., None], self._mask_frozen, self._mask_full)
-        return AgentObs(obs_0, obs_1, obs_2, obs_3, mask, global_state(s, self._sc),
+        return AgentObs(obs_0, obs_1, obs_2, obs_3, mask, global_state(s, self._sc, obs_0),
                         s.agent_present.clone())
 
     # ------------------------------------------------------------------ step

@@ -51,3 +51,9 @@ class StepOutput:
     hidden: Tensor                  # [N] bool, no seeker saw a hider at this step
     final_obs: AgentObs | None      # None when no arena ended at this step (known on the host)
     episode_stats: dict[str, Tensor] | None  # contract.EPISODE_STATS -> [N], valid where truncated
+    # [N] bool, or None when every arena's step was observed. False marks an arena whose step was
+    # NOT observed (e.g. a Unity worker crashed or hung and was restarted): its reward, final
+    # observation and statistics are not real, ``obs`` is the first observation of a fresh
+    # episode and ``truncated`` is True. Learners leave such samples out of every loss and
+    # statistic; they never fill them in.
+    valid: Tensor | None = None
