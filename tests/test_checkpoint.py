@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import os
 
 import pytest
 import torch
 
 from hideseek.checkpoint import (CheckpointError, checkpoint_name, list_checkpoints, load_checkpoint,
-                                 load_policy, pack, save_checkpoint, unpack)
+                                 load_latest, load_policy, pack, save_checkpoint, unpack)
 from hideseek.config_io import to_dict
 from hideseek.contract import load_world_config, world_to_dict
 from hideseek.models import ModelConfig, TeamModel
@@ -105,3 +106,53 @@ def test_load_policy_errors(tmp_path):
     save_checkpoint(run / "checkpoints" / checkpoint_name(3), tensors, meta)
     with pytest.raises(CheckpointError, match="do not fit"):
         load_policy(run)
+
+
+def _tear(path, keep: int) -> bytes:
+    """Cut ``path`` to its first ``keep`` bytes (a write interrupted by a full disk)."""
+    data = path.read_bytes()
+    path.write_bytes(data[:keep])
+    return data[:keep]
+
+
+def test_load_latest_skips_torn_files_and_keeps_them(tmp_path):
+    run, _, models = _fake_run(tmp_path, updates=(2, 5, 8))
+    ckpts = list_checkpoints(run)
+    torn8 = _tear(ckpts[8], 100)                 # header cut short
+    torn5 = _tear(ckpts[5], ckpts[5].stat().st_size - 7)  # tensor data cut short
+    warn = io.StringIO()
+    path, tensors, meta = load_latest(run, warn=warn)
+    assert path == ckpts[2] and meta["update"] == 2
+    lines = warn.getvalue().splitlines()
+    assert len(lines) == 2
+    assert checkpoint_name(8) in lines[0] and checkpoint_name(5) in lines[1]
+    assert all("skipping" in line and "kept" in line for line in lines)
+    # Nothing was deleted or rewritten.
+    assert ckpts[8].read_bytes() == torn8 and ckpts[5].read_bytes() == torn5
+    assert sorted(list_checkpoints(run)) == [2, 5, 8]
+    # An intact newest file is taken without any warning.
+    run2, _, _ = _fake_run(tmp_path / "b", updates=(1, 3))
+    warn = io.StringIO()
+    assert load_latest(run2, warn=warn)[2]["update"] == 3 and warn.getvalue() == ""
+
+
+def test_load_latest_when_nothing_loads(tmp_path):
+    run, _, _ = _fake_run(tmp_path, updates=(1, 4))
+    for path in list_checkpoints(run).values():
+        path.write_bytes(b"\x00" * 5)
+    with pytest.raises(CheckpointError, match="no checkpoint loads") as err:
+        load_latest(run, warn=io.StringIO())
+    assert checkpoint_name(1) in str(err.value) and checkpoint_name(4) in str(err.value)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CheckpointError, match="no checkpoints/update"):
+        load_latest(tmp_path / "empty")
+
+
+def test_load_policy_of_a_run_falls_back_past_a_torn_latest(tmp_path, capsys):
+    """export and eval load through load_policy: a torn newest file is skipped, with a note."""
+    run, _, _ = _fake_run(tmp_path, updates=(2, 5))
+    _tear(list_checkpoints(run)[5], 64)
+    assert load_policy(run).update == 2
+    assert checkpoint_name(5) in capsys.readouterr().err
+    with pytest.raises(CheckpointError, match=checkpoint_name(5)):
+        load_policy(run, checkpoint=5)  # asked for by number: no silent substitute

@@ -17,9 +17,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import torch
 from safetensors import SafetensorError
@@ -150,8 +151,37 @@ def list_checkpoints(run_dir: str | Path) -> dict[int, Path]:
     return dict(sorted(out.items()))
 
 
+def load_latest(run_dir: str | Path, warn: TextIO | None = None
+                ) -> tuple[Path, dict[str, Tensor], dict]:
+    """The newest checkpoint of ``run_dir`` that loads -> ``(path, tensors, meta)``.
+
+    A run killed while the disk filled up, or a file damaged afterwards, must not strand the
+    run: each newer file that does not load is reported on ``warn`` (stderr by default) with the
+    reason and skipped, never deleted, so the user can still inspect or repair it.
+    """
+    warn = sys.stderr if warn is None else warn
+    found = list_checkpoints(run_dir)
+    if not found:
+        raise CheckpointError(run_dir, f"no {CHECKPOINT_DIR}/update_*.safetensors",
+                              "a run directory that holds at least one checkpoint")
+    reasons = []
+    for update in sorted(found, reverse=True):
+        path = found[update]
+        try:
+            tensors, meta = load_checkpoint(path)
+        except CheckpointError as exc:
+            reasons.append(f"{path.name}: {exc.value}")
+            print(f"hideseek: skipping checkpoint {path} ({exc.value}); trying an older one "
+                  "(the file is kept)", file=warn)
+            continue
+        return path, tensors, meta
+    raise CheckpointError(run_dir, "no checkpoint loads (" + "; ".join(reasons) + ")",
+                          "a run directory with at least one intact checkpoint")
+
+
 def resolve_checkpoint(target: str | Path, checkpoint: int | None = None) -> tuple[Path, Path]:
-    """``target`` (run dir or checkpoint file) -> (checkpoint file, run dir)."""
+    """``target`` (run dir or checkpoint file) -> (checkpoint file, run dir). For a run directory
+    without ``checkpoint`` this is the newest file, whether or not it loads (see load_latest)."""
     target = Path(target)
     if target.is_file():
         if checkpoint is not None:
@@ -188,12 +218,15 @@ class LoadedPolicy:
 
 def load_policy(target: str | Path, checkpoint: int | None = None,
                 device: str | torch.device = "cpu") -> LoadedPolicy:
-    """Both teams' actors from a run directory (latest checkpoint, or update ``checkpoint``) or
-    from a checkpoint file."""
+    """Both teams' actors from a run directory (the newest checkpoint that loads, or update
+    ``checkpoint``) or from a checkpoint file."""
     from .models import Actor, ModelConfig  # models import torch.nn; keep this module light
 
     path, run_dir = resolve_checkpoint(target, checkpoint)
-    tensors, meta = load_checkpoint(path)
+    if checkpoint is None and Path(target).is_dir():
+        path, tensors, meta = load_latest(run_dir)
+    else:
+        tensors, meta = load_checkpoint(path)
     for key in ("world", "model", "update"):
         if key not in meta:
             raise CheckpointError(path, f"metadata without {key!r}",
