@@ -1,21 +1,112 @@
 """The ``hideseek`` command line. Each subcommand's work lives in its own module; this file only
-declares arguments and dispatches (imports are lazy so ``hideseek --help`` is instant)."""
+declares arguments, checks the ones it can check without loading anything, and dispatches
+(imports are lazy so ``hideseek --help`` is instant).
+
+Every bad input ends with exit code 2 and one line on stderr that names the value and what was
+expected: argument types below for values argparse sees, ``ConfigError`` for what the
+subcommand finds in files (configs, checkpoints, ONNX models).
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import ipaddress
+import os
+import re
 import sys
+from pathlib import Path
 
 from .config_io import ConfigError
+
+# Read by hideseek.envs.mlagents_compat: where the trainer's gRPC server listens.
+BIND_ADDRESS_ENV = "HIDESEEK_BIND_ADDRESS"
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                       r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (no usage block), like the rest of the CLI's messages."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+# --------------------------------------------------------------------------- argument types
+
+def _int_at_least(low: int, what: str = "an integer"):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what} >= {low}, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected {what} >= {low}, got {value}")
+        return value
+    parse.__name__ = f"integer >= {low}"
+    return parse
+
+
+positive_int = _int_at_least(1)
+count_or_zero = _int_at_least(0)
+seed_int = _int_at_least(0, "a seed (an integer)")
+
+
+def unity_build(text: str) -> str:
+    """The path of a Unity Linux player (or the twin launcher): an existing executable file."""
+    path = Path(text)
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"{text!r} does not exist; expected the path of a "
+                                         "Unity build's executable (e.g. builds/linux/"
+                                         "HideAndSeek.x86_64)")
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a directory; expected the Unity build's "
+                                         "executable file inside it (e.g. HideAndSeek.x86_64)")
+    if not os.access(path, os.X_OK):
+        raise argparse.ArgumentTypeError(f"{text!r} is not executable; expected a Unity build's "
+                                         f"executable file (chmod +x {text})")
+    return text
+
+
+def twin_or_build(text: str) -> str:
+    return text if text == "twin" else unity_build(text)
+
+
+def output_dir(text: str) -> str:
+    """A folder that exists or can be created: no part of the path may be a file."""
+    path = Path(text)
+    for part in (path, *path.parents):
+        if part.exists():
+            if not part.is_dir():
+                raise argparse.ArgumentTypeError(
+                    f"{text!r}: {str(part)!r} is a file; expected a folder (existing or new)")
+            if not os.access(part, os.W_OK | os.X_OK):
+                raise argparse.ArgumentTypeError(
+                    f"{text!r}: {str(part)!r} is not writable; expected a folder you can write")
+            break
+    return text
+
+
+def bind_address(text: str) -> str:
+    """An IP address or host name for the trainer's gRPC server to listen on."""
+    candidate = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+    try:
+        ipaddress.ip_address(candidate)
+        return text
+    except ValueError:
+        pass
+    if _HOSTNAME.match(text):
+        return text
+    raise argparse.ArgumentTypeError(f"expected an IP address or host name (e.g. 127.0.0.1, "
+                                     f"0.0.0.0, [::]), got {text!r}")
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="roll out random policies in the twin; write a GIF and stats")
     p.add_argument("--arena", default="quadrant", help="arena name or YAML path")
-    p.add_argument("--episodes", type=int, default=64, help="episodes for the statistics")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="runs/demo", help="output folder")
+    p.add_argument("--episodes", type=positive_int, default=64, help="episodes for the statistics")
+    p.add_argument("--seed", type=seed_int, default=0)
+    p.add_argument("--out", type=output_dir, default="runs/demo", help="output folder")
     p.add_argument("overrides", nargs="*", help="world overrides key=value")
     p.set_defaults(entry="hideseek.demo:main")
 
@@ -31,9 +122,12 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                "Ctrl-C saves a checkpoint and exits. See docs/training.md.")
     p.add_argument("--config", default="configs/train/quadrant.yaml", help="training config YAML")
     p.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue a run exactly")
-    p.add_argument("--env", default=None, metavar="PATH",
+    p.add_argument("--env", type=unity_build, default=None, metavar="PATH",
                    help="train through ML-Agents against a Unity build (or the twin launcher)")
-    p.add_argument("--num-envs", type=int, default=1, help="Unity processes with --env")
+    p.add_argument("--num-envs", type=positive_int, default=1, help="Unity processes with --env")
+    p.add_argument("--bind-address", type=bind_address, default=None, metavar="ADDR",
+                   help="address the trainer's ML-Agents server listens on (default: loopback "
+                        "only; e.g. 0.0.0.0 for builds on another host)")
     p.add_argument("overrides", nargs="*", help="config overrides key=value (dotted keys)")
     p.set_defaults(entry="hideseek.train:main")
 
@@ -41,15 +135,17 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 def _add_plot(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("plot", help="write the emergence dashboard PNGs of a run")
     p.add_argument("run_dir")
-    p.add_argument("--out", default=None, help="output folder (default RUN_DIR/plots)")
+    p.add_argument("--out", type=output_dir, default=None,
+                   help="output folder (default RUN_DIR/plots)")
     p.set_defaults(entry="hideseek.plots:main")
 
 
 def _add_export(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="export Hider.onnx and Seeker.onnx for Unity ML-Agents")
     p.add_argument("run_dir")
-    p.add_argument("--checkpoint", type=int, default=None, help="update number (default latest)")
-    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--checkpoint", type=count_or_zero, default=None,
+                   help="update number (default: the newest that loads)")
+    p.add_argument("--out", type=output_dir, required=True, help="output folder")
     p.set_defaults(entry="hideseek.export:main")
 
 
@@ -57,12 +153,14 @@ def _add_play(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("play", help="decentralized playback of ONNX policies (onnxruntime only)")
     p.add_argument("--hider", required=True, help="Hider.onnx")
     p.add_argument("--seeker", required=True, help="Seeker.onnx")
-    p.add_argument("--env", default="twin", help="'twin' or the path of a Unity build")
+    p.add_argument("--env", type=twin_or_build, default="twin",
+                   help="'twin' or the path of a Unity build")
     p.add_argument("--arena", default="quadrant")
-    p.add_argument("--episodes", type=int, default=10)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--episodes", type=positive_int, default=10)
+    p.add_argument("--seed", type=seed_int, default=0)
     p.add_argument("--video", default=None, help="out.gif or out.mp4 (twin only)")
-    p.add_argument("--video-episodes", type=int, default=1, help="episodes recorded into --video")
+    p.add_argument("--video-episodes", type=positive_int, default=1,
+                   help="episodes recorded into --video")
     p.add_argument("--deterministic", action="store_true",
                    help="use deterministic_discrete_actions instead of the in-graph sample")
     p.set_defaults(entry="hideseek.play:main")
@@ -71,15 +169,16 @@ def _add_play(sub: argparse._SubParsersAction) -> None:
 def _add_eval(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="evaluate a run's PyTorch policies")
     p.add_argument("target", help="RUN_DIR or a checkpoint file")
-    p.add_argument("--checkpoint", type=int, default=None, help="update number (default latest)")
-    p.add_argument("--episodes", type=int, default=32)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--checkpoint", type=count_or_zero, default=None,
+                   help="update number (default: the newest that loads)")
+    p.add_argument("--episodes", type=positive_int, default=32)
+    p.add_argument("--seed", type=seed_int, default=0)
     p.add_argument("--deterministic", action="store_true", help="arg-max actions, no sampling")
     p.set_defaults(entry="hideseek.play:eval_main")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="hideseek", description="Multi-agent hide-and-seek for Unity ML-Agents: the batched "
         "twin, MAPPO + ICM self-play training, ONNX export and playback.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -90,6 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "bind_address", None):
+        # Passed down through the environment so every UnityEnvironment the subcommand opens
+        # (and the workers UnityVecSim restarts) binds there.
+        os.environ[BIND_ADDRESS_ENV] = args.bind_address
     module_name, func_name = args.entry.split(":")
     func = getattr(importlib.import_module(module_name), func_name)
     try:
@@ -97,6 +200,14 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"hideseek {args.command}: configuration error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        # A Unity build that starts but does not speak the protocol fails while the trainer
+        # is being built: a clear line, not a traceback through mlagents_envs.
+        vec = sys.modules.get("hideseek.envs.unity_vec")
+        if vec is not None and isinstance(exc, vec.UnityWorkerError):
+            print(f"hideseek {args.command}: {exc}", file=sys.stderr)
+            return 1
+        raise
 
 
 if __name__ == "__main__":
