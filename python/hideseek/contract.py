@@ -24,6 +24,8 @@ ARENA_DIR = CONFIG_DIR / "arenas"
 ACTION_BRANCHES: tuple[int, ...] = (11, 11, 11, 2, 2)
 ACTION_BRANCH_NAMES: tuple[str, ...] = ("force_x", "force_y", "torque", "grab", "lock")
 NO_MOVE_BIN = 5  # the middle bin of an 11-bin movement branch: no force / torque
+# "Do nothing": no force, no torque, release, no lock. What frozen agents (seekers in prep) do.
+NOOP_ACTION: tuple[int, ...] = (NO_MOVE_BIN, NO_MOVE_BIN, NO_MOVE_BIN, 0, 0)
 
 # ML-Agents behavior names and team ids (WORLD.md "ML-Agents mapping").
 TEAMS: tuple[str, ...] = ("hider", "seeker")
@@ -253,6 +255,15 @@ class ObsLayout:
             out[name] = slice(start, start + rows * cols)
             start += rows * cols
         return out
+
+    def team_slice(self, team: str) -> slice:
+        """Agent slots of ``team``: hiders first, then seekers (contract slot order)."""
+        if team not in TEAMS:
+            raise ValueError(f"team: expected one of {TEAMS}, got {team!r}")
+        return slice(0, self.max_hiders) if team == "hider" else slice(self.max_hiders, self.max_agents)
+
+    def team_slices(self) -> dict[str, slice]:
+        return {team: self.team_slice(team) for team in TEAMS}
 
     @property
     def agent_names(self) -> tuple[str, ...]:

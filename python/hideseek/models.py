@@ -8,9 +8,10 @@ feed one categorical head per action branch. Observation normalization lives ins
 Linear / LayerNorm / matmul / softmax / where so ``torch.onnx.export(dynamo=False)`` at opset
 <= 15 produces only ops that Unity's inference engine supports.
 
-Critic: the same trunk over the unmasked global state (split by ``layout.state_blocks``) plus the
-valued agent's identity (team one-hot + slot one-hot + its own state row); one value head per
-reward stream (extrinsic, intrinsic).
+Critic: one pass over the unmasked global state (split by ``layout.state_blocks``: agents, boxes,
+ramps, walls, globals) values every agent at once: the entity tokens go through the same masked
+self-attention, and each agent's output token (which carries its team, ``is_hider``) together with
+the pooled state feeds one value head per reward stream (extrinsic, intrinsic).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ class ModelConfig:
     hidden: int = field(default=128, metadata=spec(ge=4, le=4096, doc="width after pooling"))
     recurrent: str = field(default="none", metadata=spec(choices=("none", "gru", "lstm")))
     normalize_obs: bool = True
+    shared_policy: bool = field(default=True, metadata=spec(
+        doc="one actor and critic for both teams (the team is an input, as in OpenAI's agents)"))
 
     def check(self, source: str) -> None:
         if self.embed_dim % self.num_heads:
@@ -92,10 +95,20 @@ class BranchIndex:
         return torch.cat(parts, -1).float()
 
 
-def sample_actions(logp: Tensor, generator: torch.Generator | None = None) -> Tensor:
+def random_actions(mask: Tensor, branch_index: "BranchIndex",
+                   generator: torch.Generator | None = None) -> Tensor:
+    """Uniformly random actions [B, n_branches] among those ``mask`` [B, 37] allows."""
+    return sample_actions(branch_index.log_probs(torch.zeros(mask.shape, device=mask.device), mask),
+                          generator)
+
+
+def sample_actions(logp: Tensor, generator: torch.Generator | None = None,
+                   noise: Tensor | None = None) -> Tensor:
     """Sample one action per branch from ``[B, n_branches, width]`` log-probs (Gumbel-max through
-    exponential noise; needs no host sync and uses the given generator)."""
-    noise = torch.empty_like(logp).exponential_(generator=generator)
+    exponential noise; needs no host sync). ``noise`` (Exp(1), shaped like ``logp``) may be drawn
+    beforehand, e.g. outside a compiled function; else it is drawn from ``generator``."""
+    if noise is None:
+        noise = torch.empty_like(logp).exponential_(generator=generator)
     return (logp - noise.log()).argmax(-1)
 
 
@@ -255,52 +268,58 @@ class Actor(nn.Module):
 
 
 class Critic(nn.Module):
-    """Centralized value function of one team over the global state and the agent's identity."""
+    """Centralized value function: the global state in, ``[B, A, streams]`` values of every agent
+    slot out, from one pass (the critic never runs once per agent on the same state)."""
 
     def __init__(self, layout: ObsLayout, cfg: ModelConfig, streams: int = 2):
         super().__init__()
-        self.blocks = tuple(layout.state_blocks)
-        self.num_agents = layout.max_agents
-        self.max_hiders = layout.max_hiders
-        agent_cols = self.blocks[0][2]
-        global_cols = self.blocks[-1][1] * self.blocks[-1][2]
-        self_size = global_cols + 2 + self.num_agents + agent_cols
-        entity_sizes = tuple(cols for _, _, cols in self.blocks[:-1])
+        self.blocks = tuple(layout.state_blocks)  # agents first, globals last
+        d = cfg.embed_dim
         self.normalize = cfg.normalize_obs
-        self.norm_self = RunningNorm(self_size)
-        self.norm_entities = nn.ModuleList(RunningNorm(c) for c in entity_sizes)
-        self.trunk = EntityTrunk(self_size, entity_sizes, cfg)
+        self.norms = nn.ModuleList(RunningNorm(cols) for _, _, cols in self.blocks)
+        self.embed = nn.ModuleList(_init(nn.Linear(cols, d), math.sqrt(2)) for _, _, cols in self.blocks)
+        self.attention = nn.ModuleList(MaskedSelfAttention(d, cfg.num_heads)
+                                       for _ in range(cfg.attention_layers))
+        self.out_norm = nn.LayerNorm(d)
+        self.hidden = _init(nn.Linear(2 * d, cfg.hidden), math.sqrt(2))
         self.value = _init(nn.Linear(cfg.hidden, streams), 1.0)
 
-    def inputs(self, state: Tensor, slot: Tensor) -> tuple[Tensor, list[Tensor]]:
-        """Split ``state`` [B, S] into the per-type entity sets; build the self vector of
-        agent ``slot`` [B] (team one-hot, slot one-hot, own state row, globals)."""
+    def split(self, state: Tensor) -> list[Tensor]:
+        """[B, S] -> one ``[B, rows, cols]`` tensor per state block."""
         parts, start = [], 0
         for _, rows, cols in self.blocks:
             parts.append(state[:, start:start + rows * cols].reshape(-1, rows, cols))
             start += rows * cols
-        agents, globals_ = parts[0], parts[-1].reshape(state.shape[0], -1)
-        own = agents.gather(1, slot.view(-1, 1, 1).expand(-1, 1, agents.shape[-1])).squeeze(1)
-        slot_1h = nn.functional.one_hot(slot, self.num_agents).to(state.dtype)
-        team_1h = nn.functional.one_hot((slot >= self.max_hiders).long(), 2).to(state.dtype)
-        return torch.cat([team_1h, slot_1h, own, globals_], dim=-1), parts[:-1]
+        return parts
 
-    def forward(self, state: Tensor, slot: Tensor) -> Tensor:
-        """[B, streams] values (normalized space of the trainer's ValueNorm)."""
-        self_vec, ents = self.inputs(state, slot)
-        masks = [entity_mask(e) for e in ents]
+    @staticmethod
+    def token_masks(parts: list[Tensor]) -> list[Tensor]:
+        """Entity rows are real unless all zero; the globals token (last) always counts."""
+        return [entity_mask(p) for p in parts[:-1]] + [torch.ones_like(parts[-1][..., 0], dtype=torch.bool)]
+
+    def forward(self, state: Tensor) -> Tensor:
+        """[B, A, streams] values (normalized space of the trainer's ValueNorm)."""
+        parts = self.split(state)
+        masks = self.token_masks(parts)
         if self.normalize:
-            self_vec = self.norm_self(self_vec)
-            ents = [n(e) * m.unsqueeze(-1).to(e.dtype)
-                    for n, e, m in zip(self.norm_entities, ents, masks)]
-        return self.value(self.trunk(self_vec, ents, masks))
+            parts = [n(p) * m.unsqueeze(-1).to(p.dtype) for n, p, m in zip(self.norms, parts, masks)]
+        x = torch.cat([torch.relu(emb(p)) for emb, p in zip(self.embed, parts)], dim=1)
+        mask = torch.cat(masks, dim=1)  # the globals token is always valid: never 0 / 0
+        for block in self.attention:
+            x = block(x, mask)
+        x = self.out_norm(x)
+        w = mask.unsqueeze(-1).to(x.dtype)
+        pooled = (x * w).sum(1, keepdim=True) / w.sum(1, keepdim=True)
+        agents = x[:, :self.blocks[0][1]]
+        h = torch.relu(self.hidden(torch.cat([agents, pooled.expand_as(agents)], dim=-1)))
+        return self.value(h)
 
     @torch.no_grad()
-    def update_normalizer(self, state: Tensor, slot: Tensor, weight: Tensor | None = None) -> None:
-        self_vec, ents = self.inputs(state, slot)
-        self.norm_self.update(self_vec, weight)
-        for norm, rows in zip(self.norm_entities, ents):
-            m = entity_mask(rows)
+    def update_normalizer(self, state: Tensor, weight: Tensor | None = None) -> None:
+        """Merge state statistics of ``state`` [B, S]; ``weight`` [B] selects states. Padding
+        rows never count."""
+        parts = self.split(state)
+        for norm, rows, m in zip(self.norms, parts, self.token_masks(parts)):
             if weight is not None:
                 m = m & weight.unsqueeze(-1).bool()
             norm.update(rows, m)

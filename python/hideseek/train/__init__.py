@@ -1,0 +1,17 @@
+"""``hideseek train``: MAPPO + ICM self-play of both teams on the batched twin (or Unity).
+
+``config`` (validated dataclasses) -> ``trainer`` (simulator, collector, learner, opponent pool)
+-> ``state`` (checkpoints) -> ``cli`` (the loop, budgets, the command). A run directory holds the
+resolved config, ``scalars.jsonl``, TensorBoard events and atomic checkpoints that continue
+exactly.
+"""
+
+from .cli import main, prepare, run
+from .config import TrainConfig, SelfPlayConfig, load_train_config
+from .log import ScalarLog, to_host
+from .state import load, save, state_tensors
+from .trainer import OpponentPool, Trainer, random_baseline
+
+__all__ = ["main", "prepare", "run", "TrainConfig", "SelfPlayConfig", "load_train_config",
+           "ScalarLog", "to_host", "load", "save", "state_tensors", "OpponentPool", "Trainer",
+           "random_baseline"]

@@ -1,0 +1,171 @@
+"""``hideseek train``: the loop with its budgets and checkpoints, and the command's entry point."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+import yaml
+
+from ..checkpoint import CheckpointError, list_checkpoints
+from ..config_io import ConfigError, parse_overrides
+from ..contract import REPO_ROOT
+from .config import CONFIG_FILE, RESUME_OVERRIDABLE, TrainConfig, config_to_dict, load_train_config
+from .log import ScalarLog, to_host
+from .state import load, save
+from .trainer import Trainer, random_baseline
+
+BASELINE_FILE = "baseline.json"
+
+
+def run(trainer: Trainer, log: ScalarLog, should_stop: Callable[[], bool] = lambda: False) -> str:
+    """Train until a budget is spent or ``should_stop``; checkpoints every K updates and at the
+    end. Returns why it stopped: "steps", "time" or "stopped"."""
+    cfg = trainer.cfg
+    from tqdm import tqdm
+
+    bar = tqdm(total=cfg.total_agent_steps, initial=min(trainer.agent_steps, cfg.total_agent_steps),
+               unit="step", unit_scale=True, dynamic_ncols=True, disable=not cfg.progress,
+               desc=cfg.name)
+    reason = "steps"
+    try:
+        while True:
+            if trainer.agent_steps >= cfg.total_agent_steps:
+                reason = "steps"
+                break
+            if cfg.max_minutes > 0 and trainer.elapsed >= cfg.max_minutes * 60:
+                reason = "time"
+                break
+            if should_stop() or trainer.stop_requested:
+                reason = "stopped"
+                break
+            scalars = to_host(trainer.train_update())
+            log.write(trainer.update, trainer.agent_steps, trainer.elapsed, scalars)
+            bar.update(trainer.steps_per_update)
+            bar.set_postfix(sps=f"{scalars['perf/sps']:.0f}",
+                            hidden=f"{scalars['episode/hidden_fraction']:.2f}",
+                            left=(f"{max(cfg.max_minutes - trainer.elapsed / 60, 0):.1f}min"
+                                  if cfg.max_minutes > 0 else "-"))
+            if trainer.update % cfg.checkpoint_every == 0:
+                save(trainer)
+    finally:
+        bar.close()
+    if not list_checkpoints(trainer.run_dir) or max(list_checkpoints(trainer.run_dir)) != trainer.update:
+        save(trainer)
+    return reason
+
+
+def _new_run_dir(cfg: TrainConfig) -> Path:
+    out = Path(cfg.out_dir)
+    if not out.is_absolute():
+        out = Path.cwd() / out
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    run_dir = out / f"{cfg.name}-{stamp}"
+    i = 1
+    while run_dir.exists():
+        i += 1
+        run_dir = out / f"{cfg.name}-{stamp}-{i}"
+    return run_dir
+
+
+def prepare(args) -> tuple[Trainer, Path | None]:
+    """Build the trainer of a new run or of ``--resume RUN_DIR`` (then also the checkpoint)."""
+    overrides = parse_overrides(args.overrides or [])
+    resume_ckpt = None
+    if args.resume:
+        run_dir = Path(args.resume)
+        cfg_path = run_dir / CONFIG_FILE
+        if not cfg_path.is_file():
+            raise CheckpointError(run_dir, f"no {CONFIG_FILE}", "a run directory written by hideseek train")
+        bad = sorted(set(overrides) - set(RESUME_OVERRIDABLE))
+        if bad:
+            raise ConfigError("command line", bad[0], overrides[bad[0]],
+                              "on --resume only one of " + ", ".join(RESUME_OVERRIDABLE))
+        cfg, world, world_over = load_train_config(cfg_path, overrides)
+        found = list_checkpoints(run_dir)
+        if not found:
+            raise CheckpointError(run_dir, "no checkpoints", "a run directory with a checkpoint")
+        resume_ckpt = found[max(found)]
+    else:
+        cfg_path = Path(args.config)
+        if not cfg_path.is_absolute() and not cfg_path.exists():
+            cfg_path = REPO_ROOT / cfg_path
+        cfg, world, world_over = load_train_config(cfg_path, overrides)
+        run_dir = _new_run_dir(cfg)
+    if cfg.torch_threads > 0:
+        torch.set_num_threads(cfg.torch_threads)
+    sim = None
+    if getattr(args, "env", None):
+        from .envs.unity_vec import UnityVecSim
+        # num_arenas is the total over all Unity processes, split evenly between them.
+        per_env = max(1, cfg.num_arenas // args.num_envs)
+        sim = UnityVecSim(args.env, args.num_envs, world, seed=cfg.seed,
+                          log_dir=run_dir / "unity_logs", arenas_per_env=per_env,
+                          device=cfg.device)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / CONFIG_FILE).write_text(yaml.safe_dump(config_to_dict(cfg, world_over), sort_keys=False))
+    trainer = Trainer(cfg, world, run_dir, sim=sim, world_over=world_over)
+    return trainer, resume_ckpt
+
+
+def main(args) -> int:
+    trainer, resume_ckpt = prepare(args)
+    cfg, run_dir = trainer.cfg, trainer.run_dir
+    if resume_ckpt is not None:
+        load(trainer, resume_ckpt)
+        print(f"hideseek train: resumed {run_dir} at update {trainer.update} "
+              f"({trainer.agent_steps} agent-steps)", file=sys.stderr)
+    else:
+        print(f"hideseek train: run directory {run_dir}", file=sys.stderr)
+        if cfg.baseline_arenas > 0 and getattr(args, "env", None) is None:
+            base = random_baseline(trainer.world, cfg.baseline_arenas, cfg.seed + 10_000,
+                                   trainer.device)
+            (run_dir / BASELINE_FILE).write_text(json.dumps(base, indent=1))
+
+    def on_sigint(signum, frame):
+        # First Ctrl-C: finish the current update, checkpoint, exit. Second: abort now.
+        trainer.stop_requested = True
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        print("\nhideseek train: interrupted; saving a checkpoint after this update "
+              "(Ctrl-C again to abort without saving)", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    log = ScalarLog(run_dir, trainer.update if resume_ckpt is not None else None, cfg.tensorboard)
+    worker_error: type[BaseException] = _unity_worker_error(getattr(args, "env", None))
+    try:
+        reason = run(trainer, log)
+    except worker_error as exc:
+        path = save(trainer)
+        print(f"hideseek train: Unity worker failed and could not recover: {exc}\n"
+              f"checkpoint saved to {path}; continue with --resume {run_dir}", file=sys.stderr)
+        return 1
+    finally:
+        log.close()
+        signal.signal(signal.SIGINT, previous)
+        close = getattr(trainer.sim, "close", None)
+        if close is not None:
+            close()
+    print(f"hideseek train: stopped ({reason}) at update {trainer.update}, "
+          f"{trainer.agent_steps} agent-steps, {trainer.elapsed / 60:.1f} min; "
+          f"checkpoint in {run_dir / 'checkpoints'}", file=sys.stderr)
+    if cfg.plot:
+        from .plots import write_dashboard
+        for p in write_dashboard(run_dir):
+            print(f"hideseek train: wrote {p}", file=sys.stderr)
+    return 130 if reason == "stopped" else 0
+
+
+def _unity_worker_error(env: str | None) -> type[BaseException]:
+    """The Unity worker failure to catch at the top level (a never-raised class for the twin)."""
+    class _Never(Exception):
+        pass
+
+    if not env:
+        return _Never
+    from .envs.unity_vec import UnityWorkerError
+    return UnityWorkerError

@@ -1,0 +1,111 @@
+"""Training configuration: validated dataclasses loaded from ``configs/train/*.yaml``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from ..config_io import ConfigError, build, merge, read_yaml, spec, to_dict
+from ..contract import REPO_ROOT, TEAMS, WorldConfig, load_world_config
+from ..icm import ICMConfig
+from ..mappo import PPOConfig
+from ..models import ModelConfig
+
+CONFIG_FILE = "config.yaml"
+# Keys a resumed run may change: budgets and output only, never what the learning depends on.
+RESUME_OVERRIDABLE = ("total_agent_steps", "max_minutes", "checkpoint_every", "progress", "plot",
+                      "tensorboard")
+
+
+@dataclass(frozen=True)
+class SelfPlayConfig:
+    opponent_prob: float = field(default=0.0, metadata=spec(
+        ge=0.0, le=1.0, doc="chance per rollout that one team plays a past snapshot"))
+    opponent_fraction: float = field(default=0.5, metadata=spec(
+        gt=0.0, lt=1.0, doc="share of arenas in which it does"))
+    snapshot_every: int = field(default=10, metadata=spec(ge=1, doc="updates between snapshots"))
+    pool_size: int = field(default=8, metadata=spec(ge=1, le=1000))
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    name: str = "quadrant"
+    arena: str = field(default="quadrant", metadata=spec(doc="arena name or YAML path"))
+    out_dir: str = field(default="runs", metadata=spec(doc="parent of run directories"))
+    seed: int = field(default=0, metadata=spec(ge=0))
+    device: str = "cpu"
+    torch_threads: int = field(default=0, metadata=spec(ge=0, le=256, doc="0 = torch default"))
+    num_arenas: int = field(default=64, metadata=spec(ge=1, le=1_000_000))
+    rollout_steps: int = field(default=80, metadata=spec(ge=1, le=100_000))
+    total_agent_steps: int = field(default=10_000_000, metadata=spec(ge=1))
+    max_minutes: float = field(default=0.0, metadata=spec(ge=0.0, doc="wall clock; 0 = none"))
+    checkpoint_every: int = field(default=10, metadata=spec(ge=1, doc="updates"))
+    sim_compile: bool = False
+    policy_compile: bool = field(default=False, metadata=spec(
+        doc="torch.compile the acting pass (network + sampling) of each policy"))
+    baseline_arenas: int = field(default=64, metadata=spec(
+        ge=0, doc="arenas for the random-policy reference episode; 0 = skip"))
+    train_teams: list[str] = field(default_factory=lambda: list(TEAMS), metadata=spec(
+        choices=TEAMS, doc="teams that learn; the others keep their initial (near-uniform) policy"))
+    progress: bool = True
+    tensorboard: bool = True
+    plot: bool = True
+    model: ModelConfig = field(default_factory=ModelConfig)
+    ppo: PPOConfig = field(default_factory=PPOConfig)
+    icm: ICMConfig = field(default_factory=ICMConfig)
+    selfplay: SelfPlayConfig = field(default_factory=SelfPlayConfig)
+
+    def check(self, source: str) -> None:
+        try:
+            dev = torch.device(self.device)
+        except RuntimeError:
+            raise ConfigError(source, "device", self.device, "a torch device such as cpu or cuda:0") from None
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise ConfigError(source, "device", self.device, "cpu (CUDA is not available here)")
+        if self.num_arenas * self.rollout_steps < self.ppo.minibatches:
+            raise ConfigError(source, "ppo.minibatches", self.ppo.minibatches,
+                              f"at most num_arenas * rollout_steps ({self.num_arenas * self.rollout_steps})")
+        if not self.train_teams or len(set(self.train_teams)) != len(self.train_teams):
+            raise ConfigError(source, "train_teams", self.train_teams,
+                              "a non-empty list of distinct teams from " + ", ".join(TEAMS))
+        if self.model.shared_policy and sorted(self.train_teams) != sorted(TEAMS):
+            raise ConfigError(source, "train_teams", self.train_teams,
+                              "both teams while model.shared_policy is true (one network plays both)")
+        if self.model.recurrent != "none" and self.rollout_steps % self.ppo.chunk_length:
+            raise ConfigError(source, "ppo.chunk_length", self.ppo.chunk_length,
+                              f"a divisor of rollout_steps ({self.rollout_steps}) for a recurrent model")
+        if self.selfplay.opponent_prob > 0 and int(self.num_arenas * self.selfplay.opponent_fraction) < 1:
+            raise ConfigError(source, "selfplay.opponent_fraction", self.selfplay.opponent_fraction,
+                              f"a share that leaves at least one of {self.num_arenas} arenas")
+
+
+def load_train_config(path: str | Path | None, overrides: dict | None = None
+                      ) -> tuple[TrainConfig, WorldConfig, dict]:
+    """Config file + overrides -> (train config, world, world overrides). The optional ``world``
+    mapping overrides fields of the arena named by ``arena``."""
+    data = read_yaml(path) if path is not None else {}
+    data = merge(data, overrides or {})
+    source = str(path) if path is not None else "<defaults>"
+    if overrides:
+        source += " (with overrides)"
+    world_over = data.pop("world", None) or {}
+    if not isinstance(world_over, dict):
+        raise ConfigError(source, "world", world_over, "a mapping of WorldConfig fields")
+    cfg = build(TrainConfig, data, source)
+    world = load_world_config(_arena_path(cfg.arena), world_over)
+    return cfg, world, world_over
+
+
+def _arena_path(arena: str) -> str:
+    p = Path(arena)
+    if p.suffix in (".yaml", ".yml") and not p.is_absolute() and not p.exists():
+        return str(REPO_ROOT / p)
+    return arena
+
+
+def config_to_dict(cfg: TrainConfig, world_over: dict) -> dict:
+    out = to_dict(cfg)
+    out["world"] = dict(world_over)
+    return out

@@ -1,0 +1,146 @@
+"""The trainer: a simulator, the collector that plays it, the learner, and the opponent pool.
+
+One ``train_update`` is: pick opponents -> collect a rollout -> the learner's update -> episode
+statistics -> snapshot for the pool. Everything lives on ``cfg.device``.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..contract import TEAMS, WorldConfig
+from ..learner import Learner
+from ..models import Actor
+from ..rollout import Collector
+from .config import SelfPlayConfig, TrainConfig
+
+
+def other_team(team: str) -> str:
+    return TEAMS[1 - TEAMS.index(team)]
+
+
+class OpponentPool:
+    """Past snapshots of the actors. With ``opponent_prob`` per rollout, one team plays a
+    random snapshot in the first ``opponent_fraction`` of the arenas, so the other team also
+    learns against past play; the frozen team's samples there are not trained on. Only a team
+    that trains against a training opponent is ever frozen: freezing anything else teaches
+    nobody."""
+
+    def __init__(self, cfg: SelfPlayConfig, train_teams: list[str], num_arenas: int, seed: int):
+        self.cfg, self.num_arenas = cfg, num_arenas
+        self.candidates = [t for t in TEAMS if t in train_teams and other_team(t) in train_teams]
+        self.generator = torch.Generator().manual_seed(seed)  # host generator: no device sync
+        self.snapshots: list[tuple[int, dict[str, dict[str, torch.Tensor]]]] = []
+
+    @property
+    def active(self) -> bool:
+        return self.cfg.opponent_prob > 0 and bool(self.candidates)
+
+    def add(self, update: int, actors: dict[str, Actor]) -> None:
+        """Keep a snapshot every ``snapshot_every`` updates; at most ``pool_size`` of them."""
+        if not self.active or update % self.cfg.snapshot_every:
+            return
+        self.snapshots.append((update, {g: {k: v.detach().clone() for k, v in a.state_dict().items()}
+                                        for g, a in actors.items()}))
+        del self.snapshots[:-self.cfg.pool_size]
+
+    def pick(self, frozen: dict[str, Actor], group_of: dict[str, str]) -> dict[str, tuple[Actor, int]]:
+        """-> ``{team: (actor loaded with a snapshot, arenas)}`` or ``{}``."""
+        if not self.active or not self.snapshots:
+            return {}
+        u = torch.rand(3, generator=self.generator).tolist()
+        if u[0] >= self.cfg.opponent_prob:
+            return {}
+        team = self.candidates[int(u[1] * len(self.candidates)) % len(self.candidates)]
+        _, snapshot = self.snapshots[int(u[2] * len(self.snapshots)) % len(self.snapshots)]
+        actor = frozen[team]
+        actor.load_state_dict(snapshot[group_of[team]])
+        return {team: (actor, int(self.num_arenas * self.cfg.opponent_fraction))}
+
+
+class Trainer:
+    """Owns the simulator, the learner, the collector and the bookkeeping of one run."""
+
+    def __init__(self, cfg: TrainConfig, world: WorldConfig, run_dir: Path, sim: Any = None,
+                 world_over: dict | None = None):
+        self.cfg, self.world, self.run_dir = cfg, world, Path(run_dir)
+        self.world_over = dict(world_over or {})
+        self.device = torch.device(cfg.device)
+        torch.manual_seed(cfg.seed)  # network initialisation
+        if sim is None:
+            from ..sim import TwinSim
+            sim = TwinSim(world, cfg.num_arenas, device=self.device, seed=cfg.seed,
+                          compile=cfg.sim_compile)
+        self.sim = sim
+        self.layout = sim.layout
+        self.learner = Learner(self.layout, cfg.model, cfg.ppo, cfg.icm, cfg.train_teams, self.device)
+        self.gen_sample = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
+        self.gen_minibatch = torch.Generator().manual_seed(cfg.seed + 2)
+        self.collector = Collector(sim, self.learner.actors, self.learner.slots, self.gen_sample,
+                                   cfg.rollout_steps, compile=cfg.policy_compile)
+        self.collector.reset(cfg.seed)
+        self.pool = OpponentPool(cfg.selfplay, cfg.train_teams, sim.num_arenas, cfg.seed + 3)
+        self.group_of = {t: self.learner.team_group(t) for t in TEAMS}
+        self._frozen = {t: copy.deepcopy(self.learner.actors[self.group_of[t]]).eval() for t in TEAMS}
+        self.update = 0
+        self.agent_steps = 0
+        self.elapsed = 0.0  # training seconds over all sessions of this run
+        self.stop_requested = False
+
+    @property
+    def steps_per_update(self) -> int:
+        return self.sim.num_arenas * self.cfg.rollout_steps * self.layout.max_agents
+
+    def _sync(self) -> None:
+        if self.device.type == "cuda":  # phase boundaries only, never inside the step loop
+            torch.cuda.synchronize(self.device)
+
+    def train_update(self) -> dict[str, torch.Tensor]:
+        """Collect one rollout and update every trained policy; returns device scalars."""
+        t0 = time.perf_counter()
+        opponents = self.pool.pick(self._frozen, self.group_of)
+        buf = self.collector.collect(opponents)
+        self._sync()
+        t1 = time.perf_counter()
+        stats = self.learner.update(buf, self.gen_minibatch)
+        for k, v in buf.episode_means().items():
+            stats[f"episode/{k}"] = v
+        stats["episode/count"] = buf.episodes
+        self.update += 1
+        self.agent_steps += self.steps_per_update
+        self.pool.add(self.update, self.learner.actors)
+        self._sync()
+        t2 = time.perf_counter()
+        self.elapsed += t2 - t0
+        total = t2 - t0
+        timings = self.collector.timings
+        stats["perf/sps"] = torch.tensor(self.steps_per_update / max(total, 1e-9))
+        stats["perf/sim_share"] = torch.tensor(timings.get("sim", 0.0) / total)
+        stats["perf/policy_share"] = torch.tensor(timings.get("policy", 0.0) / total)
+        stats["perf/update_share"] = torch.tensor((t2 - t1) / total)
+        stats["perf/opponent_sampled"] = torch.tensor(float(bool(opponents)))
+        return stats
+
+
+def random_baseline(world: WorldConfig, arenas: int, seed: int, device: torch.device
+                    ) -> dict[str, float]:
+    """Mean episode statistics of uniformly random (mask-respecting) play by both teams: the
+    reference the dashboard compares learned play with."""
+    from ..models import BranchIndex, random_actions
+    from ..sim import TwinSim
+
+    sim = TwinSim(world, arenas, device=device, seed=seed)
+    bi = BranchIndex(world.layout.action_branches, device)
+    gen = torch.Generator(device=device).manual_seed(seed)
+    obs = sim.reset(seed)
+    for _ in range(world.horizon):
+        out = sim.step(random_actions(obs.action_mask, bi, gen))
+        obs = out.obs
+        if out.episode_stats is not None:
+            return {k: float(v.float().mean()) for k, v in out.episode_stats.items()}
+    raise RuntimeError("random_baseline: no episode ended within the horizon")
