@@ -108,6 +108,9 @@ def test_names_ids_and_channels():
     assert cs["episode_stats"] == list(contract.EPISODE_STATS)
     assert cs["stats_prefix"] == sc.STATS_PREFIX
     assert cs["global_state_channel_id"] == str(sc.GLOBAL_STATE_ID)
+    # The adapter asks for the critic state with this EnvironmentParameters key; without it the
+    # scene sends nothing (mlagents-learn would log every message as unknown side-channel data).
+    assert cs["global_state_request_key"] == sc.GLOBAL_STATE_REQUEST_KEY
 
 
 def test_sensor_names_sort_into_obs_order():
@@ -119,12 +122,24 @@ def test_sensor_names_sort_into_obs_order():
     assert sorted(names) == names
 
 
+def _walls(rows: list) -> tuple[torch.Tensor, torch.Tensor]:
+    """C# wall slots [present, x1, y1, x2, y2] as the twin's wall_a, wall_b [1, W, 2]; the twin
+    parks an absent slot at PARK_DISTANCE."""
+    from hideseek.sim.state import PARK_DISTANCE
+
+    t = torch.tensor(rows, dtype=torch.float32)
+    present = t[:, :1] > 0.5
+    park = torch.full((len(rows), 2), PARK_DISTANCE)
+    return (torch.where(present, t[:, 1:3], park)[None], torch.where(present, t[:, 3:5], park)[None])
+
+
 def _sim_state(world: WorldConfig, sample: dict):
     """The twin's SimState for the C# sample snapshot (only the fields packing reads matter)."""
     from hideseek.sim.state import SimState
 
     f32 = functools.partial(torch.tensor, dtype=torch.float32)
     agents, objects = sample["agents"], sample["objects"]
+    wall_a, wall_b = _walls(sample["walls"])
     values = {
         "agent_pos": f32([[a["pos"] for a in agents]]),
         "agent_vel": f32([[a["vel"] for a in agents]]),
@@ -139,6 +154,7 @@ def _sim_state(world: WorldConfig, sample: dict):
         "obj_present": torch.tensor([[o["present"] for o in objects]], dtype=torch.bool).reshape(1, -1),
         "obj_locked_team": torch.tensor([[o["locked_team"] for o in objects]], dtype=torch.int64).reshape(1, -1),
         "obj_held_by": torch.tensor([[o["held_by"] for o in objects]], dtype=torch.int64).reshape(1, -1),
+        "wall_a": wall_a, "wall_b": wall_b,
         "t": torch.tensor([sample["t"]], dtype=torch.int64),
     }
     filler = torch.zeros(1)
@@ -164,8 +180,75 @@ def test_observation_packing_equals_the_twin(scenario):
     # The C# mask allows only the no-op exactly where the twin freezes an agent.
     noop_only = [sum(m) == len(contract.ACTION_BRANCHES) for m in sample["action_mask"]]
     assert noop_only == frozen[0].tolist()
-    np.testing.assert_allclose(np.asarray(sample["state"], dtype=np.float32),
-                               global_state(s, c)[0].numpy(), atol=1e-5, err_msg=f"{scenario} state")
+    cs_state = np.asarray(sample["state"], dtype=np.float32)
+    twin_state = global_state(s, c, obs_0)[0].numpy()
+    assert cs_state.shape == twin_state.shape == (world.layout.state_size,)
+    for block, part in world.layout.state_slices().items():
+        np.testing.assert_allclose(cs_state[part], twin_state[part], atol=1e-5,
+                                   err_msg=f"{scenario} critic state, block {block}")
+    walls = world.layout.state_slices()["walls"]
+    assert 0 < cs_state[walls].reshape(-1, 5)[:, 0].sum() <= world.max_walls
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_layouts_equal_the_twins_for_the_same_seed_and_episode(scenario):
+    """C#'s LayoutGenerator is a port of sim/layouts.py on the same counter RNG: same wall slots
+    (order, doors, merged pieces), counts, spawn points and headings."""
+    from hideseek.sim.layouts import generate
+
+    world = load_world_config(scenario)
+    lay = world.layout
+    cases = csharp_contract()["scenarios"][scenario]["layouts"]
+    assert len(cases) >= 6
+    for case in cases:
+        where = f"{scenario} seed {case['seed']} episode {case['episode']}"
+        s = generate(world, torch.tensor([case["seed"]]), torch.tensor([case["episode"]]))
+        wall_a, wall_b = _walls(case["walls"])
+        np.testing.assert_allclose(wall_a[0].numpy(), s.wall_a[0].numpy(), atol=1e-5, err_msg=f"{where}: wall starts")
+        np.testing.assert_allclose(wall_b[0].numpy(), s.wall_b[0].numpy(), atol=1e-5, err_msg=f"{where}: wall ends")
+        doors = s.door_pos[0][s.door_present[0]].numpy().reshape(-1, 2)
+        np.testing.assert_allclose(np.asarray(case["doors"]).reshape(-1, 2), doors, atol=1e-5, err_msg=f"{where}: doors")
+        agents = case["agents"]
+        objects = case["boxes"] + case["ramps"]
+        assert [a["present"] for a in agents] == s.agent_present[0].tolist(), where
+        assert [o["present"] for o in objects] == s.obj_present[0].tolist(), where
+        for kind, rows, pos, yaw, present in (
+                ("agent", agents, s.agent_pos[0], s.agent_yaw[0], s.agent_present[0]),
+                ("object", objects, s.obj_pos[0], s.obj_yaw[0], s.obj_present[0])):
+            for i, row in enumerate(rows):
+                if not row["present"]:
+                    continue
+                np.testing.assert_allclose(row["pos"], pos[i].numpy(), atol=1e-5, err_msg=f"{where}: {kind} {i}")
+                assert abs(np.sin(row["theta"] - float(yaw[i]))) < 1e-5 and np.cos(row["theta"] - float(yaw[i])) > 0, \
+                    f"{where}: {kind} {i} heading"
+        elongated = (s.obj_half[0, :lay.max_boxes, 0] > world.box_size / 2 + 1e-6).tolist()
+        assert [b["elongated"] for b in case["boxes"]] == elongated, where
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_reward_split_pays_the_twins_reward(scenario):
+    """What a Unity agent is paid, its own reward plus its group's (ML-Agents pays the group
+    reward to every registered agent, absent ones too), is the twin's reward on the same scene."""
+    from hideseek.sim.rules import rewards
+    from hideseek.sim.sensors import SensorConstants
+    from hideseek.sim.state import SimState
+
+    world = load_world_config(scenario)
+    c = SensorConstants.of(world, torch.device("cpu"))
+    cases = csharp_contract()["scenarios"][scenario]["rewards"]
+    assert {(case["in_prep"], any(map(any, case["seen_agents"]))) for case in cases} >= {
+        (True, True), (False, True), (False, False)}
+    for k, case in enumerate(cases):
+        values = {"agent_pos": torch.tensor([case["pos"]], dtype=torch.float32),
+                  "agent_present": torch.tensor([case["present"]])}
+        s = SimState(**{f.name: values.get(f.name, torch.zeros(1)) for f in dataclasses.fields(SimState)})
+        twin, _ = rewards(s, torch.tensor([case["seen_agents"]]), torch.tensor([case["in_prep"]]), c, world)
+        twin = twin[0].numpy()
+        np.testing.assert_allclose(case["total"], twin, atol=1e-6, err_msg=f"{scenario} case {k}: total")
+        group = np.where(np.arange(world.max_agents) < world.n_hiders[1], case["hider_group"], case["seeker_group"])
+        paid = np.asarray(case["individual"]) + group * np.asarray(case["in_group"])
+        np.testing.assert_allclose(paid, twin, atol=1e-6, err_msg=f"{scenario} case {k}: individual + group")
+        assert (np.abs(twin) > 5).any() or case["in_prep"], "a case with the out-of-bounds penalty"
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)

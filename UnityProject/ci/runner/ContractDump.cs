@@ -26,6 +26,7 @@ namespace HideAndSeek.CI
             root["episode_stats"] = Contract.EpisodeStats;
             root["stats_prefix"] = Contract.StatsPrefix;
             root["global_state_channel_id"] = Contract.GlobalStateChannelId;
+            root["global_state_request_key"] = Contract.GlobalStateRequestKey;
             root["sensor_names"] = Contract.SensorNames;
             root["sensor_names_sorted"] = SensorOrder.Sort(Contract.SensorNames.Reverse());
             root["env_keys"] = WorldParamFields.EnvironmentKeys();
@@ -45,6 +46,8 @@ namespace HideAndSeek.CI
                     { "prep_steps", w.PrepSteps },
                     { "max_walls", LayoutGenerator.MaxWalls(w) },
                     { "sample", Sample(w) },
+                    { "layouts", Layouts(w) },
+                    { "rewards", Rewards(w) },
                 };
             }
             root["scenarios"] = scenarios;
@@ -79,8 +82,9 @@ namespace HideAndSeek.CI
                 { "action_branches", Contract.ActionBranches },
                 { "state_size", l.StateSize },
                 { "state_blocks", l.StateBlocks.Select(b => (object)new object[] { b.Name, b.Rows, b.Columns }).ToList() },
-                { "state_agent_columns", Contract.StateAgentColumns },
+                { "state_agent_columns", l.StateAgentColumns },
                 { "state_object_columns", Contract.StateObjectColumns },
+                { "state_wall_columns", Contract.StateWallColumns },
                 { "state_global_columns", Contract.StateGlobalColumns },
             };
         }
@@ -88,8 +92,9 @@ namespace HideAndSeek.CI
         /// <summary>A deterministic arena snapshot (seeded layout plus made-up motion, locks, holds and sightings) and its packing.</summary>
         static Dictionary<string, object> Sample(WorldParams w)
         {
-            var layout = LayoutGenerator.Generate(w, 7);
+            var layout = LayoutGenerator.Generate(w, 7, 2);
             var s = new ArenaSnapshot(w);
+            s.SetWalls(layout.Walls);
             var rng = new Random(11);
             s.Step = Math.Max(w.PrepSteps - 3, 0);
             for (var a = 0; a < s.Agents.Length; a++)
@@ -153,6 +158,7 @@ namespace HideAndSeek.CI
                         { "vel", new[] { o.Vel.X, o.Vel.Y } }, { "theta", o.Theta },
                         { "size", new[] { o.SizeX, o.SizeY } }, { "locked_team", o.LockedTeam }, { "held_by", o.HeldBy },
                     }).ToList() },
+                { "walls", Walls(layout) },
                 { "seen_agents", Matrix(s.SeenAgents) },
                 { "seen_objects", Matrix(s.SeenObjects) },
                 { "lidar", FloatMatrix(s.Lidar) },
@@ -162,6 +168,88 @@ namespace HideAndSeek.CI
                 { "payload_arena", 3 },
                 { "payload_hex", BitConverter.ToString(payload).Replace("-", "").ToLowerInvariant() },
             };
+        }
+
+        /// <summary>Wall slots as [present, x1, y1, x2, y2] in metres.</summary>
+        static List<object> Walls(ArenaLayout layout)
+        {
+            return layout.Walls.Select(wl => (object)new[] { wl.Present ? 1.0 : 0.0, wl.A.X, wl.A.Y, wl.B.X, wl.B.Y }).ToList();
+        }
+
+        static List<object> Spawns(Spawn[] spawns)
+        {
+            return spawns.Select(sp => (object)new Dictionary<string, object>
+            {
+                { "present", sp.Present }, { "pos", new[] { sp.Pos.X, sp.Pos.Y } }, { "theta", sp.Theta },
+                { "elongated", sp.Elongated },
+            }).ToList();
+        }
+
+        /// <summary>Layouts of a few (seed, episode) pairs, for comparison with the twin's layouts.generate.</summary>
+        static List<object> Layouts(WorldParams w)
+        {
+            var result = new List<object>();
+            foreach (var seed in new long[] { 0, 1, 7, 12345 })
+                foreach (var episode in new long[] { 0, 1, 5 })
+                {
+                    var l = LayoutGenerator.Generate(w, seed, episode);
+                    result.Add(new Dictionary<string, object>
+                    {
+                        { "seed", (int)seed }, { "episode", (int)episode }, { "walls", Walls(l) },
+                        { "doors", l.Doors.Select(d => (object)new[] { d.X, d.Y }).ToList() },
+                        { "agents", Spawns(l.Agents) }, { "boxes", Spawns(l.Boxes) }, { "ramps", Spawns(l.Ramps) },
+                    });
+                }
+            return result;
+        }
+
+        /// <summary>
+        /// The reward rule and its ML-Agents split on a few scenes: agents from a layout, one pushed out
+        /// of bounds and one absent, sightings all or none, in and after the prep phase.
+        /// </summary>
+        static List<object> Rewards(WorldParams w)
+        {
+            var layout = LayoutGenerator.Generate(w, 3, 0);
+            var n = w.MaxAgents;
+            var rng = new Random(5);
+            var cases = new List<object>();
+            foreach (var inPrep in new[] { true, false })
+                foreach (var sightings in new[] { 0.0, 0.5, 1.0 })
+                {
+                    var teams = new Team[n];
+                    var present = new bool[n];
+                    var outside = new bool[n];
+                    var pos = new Vec2[n];
+                    var inGroup = new bool[n];
+                    var seen = new bool[n, n];
+                    for (var a = 0; a < n; a++)
+                    {
+                        teams[a] = a < w.MaxHiders ? Team.Hider : Team.Seeker;
+                        present[a] = layout.Agents[a].Present && a != n - 1;
+                        pos[a] = a == 1 ? new Vec2(w.FloorSize / 2 + 0.2, 0.3) : layout.Agents[a].Pos;
+                        outside[a] = RewardRule.OutOfBounds(pos[a], w.FloorSize);
+                        inGroup[a] = true;
+                    }
+                    var anySeekerSeesHider = false;
+                    for (var v = 0; v < n; v++)
+                        for (var t = 0; t < n; t++)
+                        {
+                            seen[v, t] = present[v] && present[t] && v != t && rng.NextDouble() < sightings;
+                            anySeekerSeesHider |= seen[v, t] && teams[v] == Team.Seeker && teams[t] == Team.Hider;
+                        }
+                    var total = RewardRule.Compute(anySeekerSeesHider, inPrep, teams, present, outside, w.OobPenalty);
+                    var hiderGroup = RewardRule.GroupReward(Team.Hider, anySeekerSeesHider, inPrep);
+                    var seekerGroup = RewardRule.GroupReward(Team.Seeker, anySeekerSeesHider, inPrep);
+                    cases.Add(new Dictionary<string, object>
+                    {
+                        { "in_prep", inPrep }, { "present", present },
+                        { "pos", pos.Select(p => (object)new[] { p.X, p.Y }).ToList() },
+                        { "seen_agents", Matrix(seen) }, { "in_group", inGroup },
+                        { "total", total }, { "hider_group", hiderGroup }, { "seeker_group", seekerGroup },
+                        { "individual", RewardRule.IndividualParts(total, teams, inGroup, hiderGroup, seekerGroup) },
+                    });
+                }
+            return cases;
         }
 
         static List<object> Matrix(bool[,] m)

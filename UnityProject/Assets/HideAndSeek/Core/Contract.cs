@@ -22,6 +22,14 @@ namespace HideAndSeek.Core
         /// <summary>Channel id of the Unity -> Python global critic state side channel.</summary>
         public const string GlobalStateChannelId = "3f5d2a64-1c2e-4e44-9a57-7b0d6c1e9a21";
 
+        /// <summary>
+        /// EnvironmentParameters key with which the Python adapter asks for the global-state
+        /// messages (value 1.0); while it is absent or not above 0.5 none are sent, so trainers that
+        /// do not register the channel (mlagents-learn) never see unknown side-channel data.
+        /// Python: <c>hideseek.envs.side_channels.GLOBAL_STATE_REQUEST_KEY</c>.
+        /// </summary>
+        public const string GlobalStateRequestKey = "hideseek_global_state";
+
         /// <summary>Prefix of the episode statistics on the ML-Agents Stats side channel.</summary>
         public const string StatsPrefix = "HideSeek/";
 
@@ -42,16 +50,17 @@ namespace HideAndSeek.Core
             "locked_by_my_team", "locked_by_other_team", "held_by_me", "held_by_other",
         };
 
-        public static readonly string[] StateAgentColumns =
-        {
-            "present", "x", "y", "z", "vx", "vy", "sin_theta", "cos_theta", "angular_velocity", "is_hider",
-        };
+        /// <summary>First column of an agent's critic-state row; its full obs_0 self vector follows (<see cref="ObsLayout.StateAgentColumns"/>).</summary>
+        public const string StateAgentPresentColumn = "present";
 
         public static readonly string[] StateObjectColumns =
         {
             "present", "x", "y", "z", "vx", "vy", "sin_theta", "cos_theta", "size_x", "size_y",
             "locked_by_hiders", "locked_by_seekers", "held_by_hider", "held_by_seeker",
         };
+
+        /// <summary>A wall slot: present, then its centre line's end points over floor_size (all zero when absent).</summary>
+        public static readonly string[] StateWallColumns = { "present", "x1", "y1", "x2", "y2" };
 
         public static readonly string[] StateGlobalColumns = { "prep_left", "episode_left" };
 
@@ -127,6 +136,19 @@ namespace HideAndSeek.Core
 
         public int SelfSize { get { return Contract.SelfBaseColumns.Length + World.LidarRays; } }
 
+        /// <summary>Critic-state columns of an agent row: present, then the agent's whole obs_0 (lidar included).</summary>
+        public string[] StateAgentColumns
+        {
+            get
+            {
+                var cols = new List<string> { Contract.StateAgentPresentColumn };
+                cols.AddRange(SelfColumns);
+                return cols.ToArray();
+            }
+        }
+
+        public int MaxWalls { get { return LayoutGenerator.MaxWalls(World); } }
+
         public int[][] ObsShapes
         {
             get
@@ -163,16 +185,17 @@ namespace HideAndSeek.Core
             public int Columns;
         }
 
-        /// <summary>(name, rows, columns) of each block of the flat critic state, in order.</summary>
+        /// <summary>(name, rows, columns) of each block of the flat critic state, in order (WORLD.md "Centralized critic input").</summary>
         public Block[] StateBlocks
         {
             get
             {
                 return new[]
                 {
-                    new Block { Name = "agents", Rows = MaxAgents, Columns = Contract.StateAgentColumns.Length },
+                    new Block { Name = "agents", Rows = MaxAgents, Columns = 1 + SelfSize },
                     new Block { Name = "boxes", Rows = MaxBoxes, Columns = Contract.StateObjectColumns.Length },
                     new Block { Name = "ramps", Rows = MaxRamps, Columns = Contract.StateObjectColumns.Length },
+                    new Block { Name = "walls", Rows = MaxWalls, Columns = Contract.StateWallColumns.Length },
                     new Block { Name = "globals", Rows = 1, Columns = Contract.StateGlobalColumns.Length },
                 };
             }

@@ -73,3 +73,19 @@ namespace HideAndSeek.Core
         }
     }
 }
+
+namespace HideAndSeek.Core
+{
+    /// <summary>
+    /// Whether the Python side asked for the global-state messages: the EnvironmentParameters value
+    /// of <see cref="Contract.GlobalStateRequestKey"/> is above 0.5 (the adapter sets 1.0). Default
+    /// none, so a trainer that does not know the channel (mlagents-learn) never receives them.
+    /// </summary>
+    public static class GlobalStateRequest
+    {
+        public static bool IsRequested(Func<string, float, float> getWithDefault)
+        {
+            return getWithDefault(Contract.GlobalStateRequestKey, 0f) > 0.5f;
+        }
+    }
+}

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 
 namespace HideAndSeek.Core
 {
@@ -48,6 +49,8 @@ namespace HideAndSeek.Core
         public readonly bool[,] SeenObjects;
         /// <summary>[agent, ray] lidar fractions (1 = nothing hit).</summary>
         public readonly float[,] Lidar;
+        /// <summary>The episode's wall slots (<see cref="ArenaLayout.Walls"/>), for the critic state.</summary>
+        public readonly WallSegment[] Walls;
         public int Step;
 
         public ArenaSnapshot(WorldParams world)
@@ -59,6 +62,7 @@ namespace HideAndSeek.Core
             SeenAgents = new bool[Agents.Length, Agents.Length];
             SeenObjects = new bool[Agents.Length, Objects.Length];
             Lidar = new float[Agents.Length, world.LidarRays];
+            Walls = new WallSegment[Layout.MaxWalls];
             for (var i = 0; i < Agents.Length; i++)
             {
                 Agents[i].Team = Layout.TeamOf(i);
@@ -74,6 +78,15 @@ namespace HideAndSeek.Core
         public Phase Phase
         {
             get { return Phase.At(Step, World); }
+        }
+
+        /// <summary>Copy the episode's wall slots (the layout has exactly one per slot).</summary>
+        public void SetWalls(IList<WallSegment> walls)
+        {
+            if (walls.Count != Walls.Length)
+                throw new ArgumentException("layout has " + walls.Count + " wall slots, the " + World.Scenario +
+                                            " critic state expects " + Walls.Length);
+            for (var i = 0; i < Walls.Length; i++) Walls[i] = walls[i];
         }
     }
 
@@ -179,29 +192,24 @@ namespace HideAndSeek.Core
             return rows;
         }
 
-        /// <summary>The flat critic state: [agents | boxes | ramps | prep_left, episode_left].</summary>
+        /// <summary>
+        /// The flat critic state (WORLD.md "Centralized critic input", the twin's <c>global_state</c>):
+        /// [agents: present + full obs_0 | boxes | ramps | walls: present, x1, y1, x2, y2 | prep_left, episode_left].
+        /// </summary>
         public static float[] State(ArenaSnapshot s)
         {
             var w = s.World;
             var f = w.FloorSize;
             var state = new float[s.Layout.StateSize];
             var i = 0;
-            foreach (var a in s.Agents)
+            for (var a = 0; a < s.Agents.Length; a++)
             {
-                if (a.Present)
+                if (s.Agents[a].Present)
                 {
-                    state[i + 0] = 1f;
-                    state[i + 1] = (float)(a.Pos.X / f);
-                    state[i + 2] = (float)(a.Pos.Y / f);
-                    state[i + 3] = (float)(a.Z / f);
-                    state[i + 4] = (float)(a.Vel.X / f);
-                    state[i + 5] = (float)(a.Vel.Y / f);
-                    state[i + 6] = (float)Math.Sin(a.Theta);
-                    state[i + 7] = (float)Math.Cos(a.Theta);
-                    state[i + 8] = (float)(a.AngVel / w.AngularSpeedScale);
-                    state[i + 9] = a.Team == Team.Hider ? 1f : 0f;
+                    state[i] = 1f;
+                    Array.Copy(Self(s, a), 0, state, i + 1, s.Layout.SelfSize);
                 }
-                i += Contract.StateAgentColumns.Length;
+                i += 1 + s.Layout.SelfSize;
             }
             foreach (var o in s.Objects)
             {
@@ -224,6 +232,18 @@ namespace HideAndSeek.Core
                     state[i + 13] = holderTeam == 1 ? 1f : 0f;
                 }
                 i += Contract.StateObjectColumns.Length;
+            }
+            foreach (var wall in s.Walls)
+            {
+                if (wall.Present)
+                {
+                    state[i + 0] = 1f;
+                    state[i + 1] = (float)(wall.A.X / f);
+                    state[i + 2] = (float)(wall.A.Y / f);
+                    state[i + 3] = (float)(wall.B.X / f);
+                    state[i + 4] = (float)(wall.B.Y / f);
+                }
+                i += Contract.StateWallColumns.Length;
             }
             var phase = s.Phase;
             state[i] = phase.PrepLeft;

@@ -206,6 +206,34 @@ namespace HideAndSeek.Core
             return r;
         }
 
+        /// <summary>
+        /// The group reward of a team for the step just taken: its team reward after the prep
+        /// phase, 0 during it (WORLD.md: "Each team's reward is also its ML-Agents group reward").
+        /// </summary>
+        public static float GroupReward(Team team, bool anySeekerSeesHider, bool inPrep)
+        {
+            return inPrep ? 0f : TeamReward(team, anySeekerSeesHider);
+        }
+
+        /// <summary>
+        /// The per-agent part of the reward, so that what an agent is paid in total, its own reward
+        /// plus its group's reward, is the rule's total (<see cref="Compute"/>): total - group.
+        /// ML-Agents' <c>SimpleMultiAgentGroup.AddGroupReward</c> pays every agent registered with the
+        /// group, present or not (<paramref name="inGroup"/>), so an absent agent, whose total is 0,
+        /// gets -group here. Python adapters add the two parts, as the twin's Unity player pays them.
+        /// </summary>
+        public static float[] IndividualParts(IList<float> totals, IList<Team> teams, IList<bool> inGroup,
+            float hiderGroupReward, float seekerGroupReward)
+        {
+            var r = new float[totals.Count];
+            for (var i = 0; i < r.Length; i++)
+            {
+                var group = teams[i] == Team.Hider ? hiderGroupReward : seekerGroupReward;
+                r[i] = totals[i] - (inGroup[i] ? group : 0f);
+            }
+            return r;
+        }
+
         /// <summary>The team part (also the ML-Agents group reward): hiders +1 when hidden, else -1; seekers the opposite.</summary>
         public static float TeamReward(Team team, bool anySeekerSeesHider)
         {

@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using HideAndSeek.Core;
 using Unity.MLAgents;
 using Unity.MLAgents.Policies;
-using Unity.MLAgents.SideChannels;
 using UnityEngine;
 #if HIDESEEK_MLAGENTS_3
 using PolicyModel = Unity.Sentis.ModelAsset;
@@ -59,8 +58,7 @@ namespace HideAndSeek
             // Touching the Academy connects to a trainer if one launched us (--mlagents-port), and
             // processes the side-channel data that came with its first reset, so the parameters are here.
             var academy = Academy.Instance;
-            StateChannel = new GlobalStateChannel();
-            SideChannelManager.RegisterSideChannel(StateChannel);
+            StateChannel = GlobalStateChannel.Shared.Acquire();
 
             World = ReadWorld(startup: true);
             Seed = ReadSeed(Seed);
@@ -94,7 +92,9 @@ namespace HideAndSeek
             academy.OnEnvironmentReset += OnEnvironmentReset;
             // Creation order fixes the agents' ML-Agents ids: arena 0's agents first, hiders then seekers.
             foreach (var arena in m_Arenas) arena.ActivateAgents();
-            foreach (var arena in m_Arenas) arena.ResetEpisode(World);
+            // Episode 0 of every arena, laid out now so that the scene is complete before the first
+            // step; the Academy's first reset lays it out again with the trainer's parameters.
+            foreach (var arena in m_Arenas) arena.StartUp(World);
         }
 
         void OnDestroy()
@@ -104,7 +104,8 @@ namespace HideAndSeek
                 Academy.Instance.AgentPreStep -= OnAcademyPreStep;
                 Academy.Instance.OnEnvironmentReset -= OnEnvironmentReset;
             }
-            if (StateChannel != null) SideChannelManager.UnregisterSideChannel(StateChannel);
+            if (StateChannel != null) GlobalStateChannel.Shared.Release();
+            StateChannel = null;
         }
 
         void OnAcademyPreStep(int academyStep)
@@ -119,11 +120,13 @@ namespace HideAndSeek
             var seed = ReadSeed(Seed);
             var reseed = seed != Seed;
             Seed = seed;
-            foreach (var arena in m_Arenas)
-            {
-                if (reseed) arena.Reseed();
-                arena.ResetEpisode(world);
-            }
+            foreach (var arena in m_Arenas) arena.OnEnvironmentReset(world, reseed);
+        }
+
+        /// <summary>Does the Python side want the global-state messages (<see cref="GlobalStateRequest"/>)? Read at every decision.</summary>
+        public bool GlobalStateRequested
+        {
+            get { return GlobalStateRequest.IsRequested(Academy.Instance.EnvironmentParameters.GetWithDefault); }
         }
 
         /// <summary>

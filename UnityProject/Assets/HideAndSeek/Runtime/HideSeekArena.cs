@@ -28,9 +28,10 @@ namespace HideAndSeek
         SimpleMultiAgentGroup m_Seekers;
         EpisodeStatsTracker m_Stats;
         ArenaLayout m_Layout0;
-        int m_Episode;
+        readonly EpisodeCounter m_Episodes = new EpisodeCounter();
         bool m_FirstDecision;
         bool[] m_NewGrabs;
+        bool[] m_InGroup;
         readonly RaycastHit[] m_Hits = new RaycastHit[32];
         readonly List<ReachCandidate> m_Candidates = new List<ReachCandidate>();
         static bool s_WarnedKeyboard;
@@ -85,10 +86,13 @@ namespace HideAndSeek
         {
             m_Hiders = new SimpleMultiAgentGroup();
             m_Seekers = new SimpleMultiAgentGroup();
+            m_InGroup = new bool[m_Agents.Length];
             foreach (var agent in m_Agents)
             {
                 agent.gameObject.SetActive(true);
                 (agent.Team == Team.Hider ? m_Hiders : m_Seekers).RegisterAgent(agent);
+                // Absent agents stay registered, so group rewards reach them too (RewardRule.IndividualParts).
+                m_InGroup[agent.Slot] = true;
             }
         }
 
@@ -98,24 +102,33 @@ namespace HideAndSeek
             if (m_Seekers != null) m_Seekers.Dispose();
         }
 
-        /// <summary>Restart the episode count of this arena's seed stream (after the builder's seed changed).</summary>
-        public void Reseed()
+        /// <summary>The start-up layout: episode 0 of this arena's seed stream.</summary>
+        public void StartUp(WorldParams world)
         {
-            m_Episode = 0;
+            LayOut(world, m_Episodes.Current);
         }
 
-        /// <summary>New layout from this arena's seed stream (builder seed, arena index, episode count).</summary>
-        public void ResetEpisode(WorldParams world)
+        /// <summary>An environment reset; after a new seed the stream starts again at episode 0.</summary>
+        public void OnEnvironmentReset(WorldParams world, bool reseed)
+        {
+            if (reseed) m_Episodes.Reseed();
+            LayOut(world, m_Episodes.OnEnvironmentReset());
+        }
+
+        /// <summary>
+        /// The layout of one episode of this arena's seed stream: arena k of a builder seeded s uses
+        /// seed s + k, as arena k of the twin's batch, so both lay out the same episodes.
+        /// </summary>
+        void LayOut(WorldParams world, long episode)
         {
             World = world;
             Snapshot = new ArenaSnapshot(world);
             m_Stats = new EpisodeStatsTracker(world);
-            var seed = unchecked(m_Builder.Seed * 7919 + Index * 104729 + m_Episode * 15485863);
-            m_Episode++;
-            var layout = LayoutGenerator.Generate(world, seed);
+            var layout = LayoutGenerator.Generate(world, (long)m_Builder.Seed + Index, episode);
             m_Layout0 = layout;
+            Snapshot.SetWalls(layout.Walls);
             for (var i = 0; i < m_Walls.Length; i++)
-                ArenaFactory.PlaceWall(m_Walls[i], i < layout.Walls.Count ? layout.Walls[i] : (WallSegment?)null, world);
+                ArenaFactory.PlaceWall(m_Walls[i], layout.Walls[i].Present ? layout.Walls[i] : (WallSegment?)null, world);
             for (var b = 0; b < m_Layout.MaxBoxes; b++)
             {
                 var sp = layout.Boxes[b];
@@ -179,13 +192,14 @@ namespace HideAndSeek
                 present[a] = Snapshot.Agents[a].Present;
                 outside[a] = RewardRule.OutOfBounds(Snapshot.Agents[a].Pos, World.FloorSize);
             }
+            // Each agent is paid its own reward plus its group's: together the rule's total, no more.
             var reward = RewardRule.Compute(!hidden, inPrep, teams, present, outside, World.OobPenalty);
-            for (var a = 0; a < m_Agents.Length; a++) m_Agents[a].AddReward(reward[a]);
-            if (!inPrep)
-            {
-                m_Hiders.AddGroupReward(RewardRule.TeamReward(Team.Hider, !hidden));
-                m_Seekers.AddGroupReward(RewardRule.TeamReward(Team.Seeker, !hidden));
-            }
+            var hiderGroup = RewardRule.GroupReward(Team.Hider, !hidden, inPrep);
+            var seekerGroup = RewardRule.GroupReward(Team.Seeker, !hidden, inPrep);
+            var individual = RewardRule.IndividualParts(reward, teams, m_InGroup, hiderGroup, seekerGroup);
+            for (var a = 0; a < m_Agents.Length; a++) m_Agents[a].AddReward(individual[a]);
+            m_Hiders.AddGroupReward(hiderGroup);
+            m_Seekers.AddGroupReward(seekerGroup);
             m_Stats.Add(Snapshot, reward, hidden, inPrep, m_NewGrabs, m_Layout0.Doors);
             for (var a = 0; a < m_NewGrabs.Length; a++) m_NewGrabs[a] = false;
 
@@ -199,14 +213,16 @@ namespace HideAndSeek
                 SendState();
                 m_Hiders.GroupEpisodeInterrupted();
                 m_Seekers.GroupEpisodeInterrupted();
-                ResetEpisode(m_Builder.ReadWorld(startup: false));
+                LayOut(m_Builder.ReadWorld(startup: false), m_Episodes.OnEpisodeEnd());
                 m_FirstDecision = false;
             }
             SendState();
         }
 
+        /// <summary>The critic state, only when the Python side asked for it (a plain ML-Agents trainer does not know the channel).</summary>
         void SendState()
         {
+            if (!m_Builder.GlobalStateRequested) return;
             m_Builder.StateChannel.Send(Index, Snapshot.Step, ObsPacker.State(Snapshot));
         }
 

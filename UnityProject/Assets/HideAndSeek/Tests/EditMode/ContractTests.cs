@@ -60,7 +60,10 @@ namespace HideAndSeek.Tests
             Assert.AreEqual(new[] { 2, 14 }, l.ObsShapes[2]);
             Assert.AreEqual(new[] { 1, 14 }, l.ObsShapes[3]);
             Assert.AreEqual(37, l.ActionMaskSize);
-            Assert.AreEqual(4 * 10 + 2 * 14 + 1 * 14 + 2, l.StateSize);
+            // WORLD.md "Centralized critic input": agents (present + obs_0), boxes, ramps, 8 wall slots, globals.
+            Assert.AreEqual(4 * 42 + 2 * 14 + 1 * 14 + 8 * 5 + 2, l.StateSize);
+            Assert.AreEqual("walls", l.StateBlocks[3].Name);
+            Assert.AreEqual("lidar_29", l.StateAgentColumns[41]);
             Assert.AreEqual("lidar_29", l.SelfColumns[40]);
             Assert.AreEqual("seeker_1", l.AgentName(3));
             Assert.AreEqual(Team.Seeker, l.TeamOf(2));

@@ -111,15 +111,43 @@ namespace HideAndSeek.Tests
             Assert.AreEqual(-1 / 6f, st[1], 1e-6);
             Assert.AreEqual(0.5f, st[8], 1e-6);
             Assert.AreEqual(1f, st[9], "slot 0 is a hider");
-            var box1 = 40 + 14;
+            CollectionAssert.AreEqual(ObsPacker.Self(s, 2), st.Skip(2 * 42 + 1).Take(41).ToArray(),
+                "an agent row is present + its whole obs_0, lidar included");
+            var box1 = 4 * 42 + 14;
             Assert.AreEqual(1f, st[box1]);
             Assert.AreEqual(0f, st[box1 + 12], "held by a seeker, not a hider");
             Assert.AreEqual(1f, st[box1 + 13]);
-            var ramp = 40 + 28;
+            var ramp = 4 * 42 + 28;
             Assert.AreEqual(0f, st[ramp + 10]);
             Assert.AreEqual(1f, st[ramp + 11]);
+            Assert.IsTrue(st.Skip(4 * 42 + 3 * 14).Take(8 * 5).All(v => v == 0f), "no walls set: all slots absent");
             Assert.AreEqual(0.5f, st[st.Length - 2], 1e-6);
             Assert.AreEqual(0.8f, st[st.Length - 1], 1e-6);
+        }
+
+        [Test]
+        public void StateHoldsTheWallSlotsAndZeroesAbsentAgents()
+        {
+            var s = Snapshot();
+            s.Agents[1].Present = false;
+            var layout = LayoutGenerator.Generate(s.World, 0, 0);
+            s.SetWalls(layout.Walls);
+            var st = ObsPacker.State(s);
+            Assert.IsTrue(st.Skip(42).Take(42).All(v => v == 0f), "absent agent: all-zero row");
+            var walls = 4 * 42 + 3 * 14;
+            for (var i = 0; i < layout.Walls.Count; i++)
+            {
+                var row = st.Skip(walls + 5 * i).Take(5).ToArray();
+                var wl = layout.Walls[i];
+                if (!wl.Present)
+                {
+                    Assert.IsTrue(row.All(v => v == 0f), "absent wall slot " + i);
+                    continue;
+                }
+                CollectionAssert.AreEqual(new[] { 1f, (float)(wl.A.X / 6), (float)(wl.A.Y / 6), (float)(wl.B.X / 6), (float)(wl.B.Y / 6) }, row);
+            }
+            Assert.AreEqual(3.05f / 6f, st[walls + 5 * 3 + 1], 1e-6, "slot 3 is the outer wall at x = +(floor/2 + thickness/2)");
+            Assert.Throws<ArgumentException>(() => s.SetWalls(layout.Walls.Take(7).ToList()));
         }
     }
 
@@ -218,13 +246,15 @@ namespace HideAndSeek.Tests
     public class LayoutTests
     {
         [Test]
-        public void SameSeedSameLayout()
+        public void SameSeedAndEpisodeSameLayoutOtherEpisodeAnother()
         {
             var w = WorldDefaults.QuadrantScenario();
-            var a = LayoutGenerator.Generate(w, 42);
-            var b = LayoutGenerator.Generate(w, 42);
+            var a = LayoutGenerator.Generate(w, 42, 0);
+            var b = LayoutGenerator.Generate(w, 42, 0);
+            var c = LayoutGenerator.Generate(w, 42, 1);
             Assert.AreEqual(a.Walls.Count, b.Walls.Count);
             for (var i = 0; i < a.Agents.Length; i++) Assert.AreEqual(a.Agents[i].Pos.X, b.Agents[i].Pos.X);
+            Assert.IsTrue(Enumerable.Range(0, a.Agents.Length).Any(i => a.Agents[i].Pos.X != c.Agents[i].Pos.X));
         }
 
         [Test]
@@ -234,39 +264,74 @@ namespace HideAndSeek.Tests
             var half = w.FloorSize / 2;
             var x0 = half - w.RoomSize;
             var sawClosedDoor = false;
+            var boxesOutside = 0;
             for (var seed = 0; seed < 200; seed++)
             {
-                var l = LayoutGenerator.Generate(w, seed);
-                Assert.LessOrEqual(l.Walls.Count, LayoutGenerator.MaxWalls(w));
+                var l = LayoutGenerator.Generate(w, seed, 0);
+                Assert.AreEqual(LayoutGenerator.MaxWalls(w), l.Walls.Count, "one entry per wall slot");
                 Assert.GreaterOrEqual(l.Doors.Count, 1, "at least one door stays");
                 sawClosedDoor |= l.Doors.Count == 1;
-                foreach (var box in l.Boxes)
+                // A closed door merges its wall: the piece before it is absent, the one after spans the wall.
+                for (var wall = 0; wall < 2; wall++)
                 {
-                    Assert.IsTrue(box.Present);
-                    Assert.IsTrue(box.Pos.X > x0 && box.Pos.Y > x0, "boxes spawn inside the room, seed " + seed);
+                    var first = l.Walls[4 + 2 * wall];
+                    var second = l.Walls[5 + 2 * wall];
+                    Assert.IsTrue(second.Present);
+                    if (!first.Present)
+                        Assert.AreEqual(w.RoomSize + w.WallThickness / 2, second.Length, 1e-9, "seed " + seed);
+                    else
+                        Assert.AreEqual(w.RoomSize + w.WallThickness / 2 - w.DoorWidth, first.Length + second.Length, 1e-9);
                 }
+                Assert.AreEqual(l.Doors.Count, l.Walls.Count(s => s.Present) - 6, "one door per open gap");
+                foreach (var box in l.Boxes) Assert.IsTrue(box.Present);
+                // The twin places the ramp first; when it takes the room's free cells a box falls back
+                // to a cell outside (5 of these 200 seeds, in both simulators).
+                if (l.Boxes.Any(b => !(b.Pos.X > x0 && b.Pos.Y > x0))) boxesOutside++;
                 for (var a = w.MaxHiders; a < w.MaxAgents; a++)
                     Assert.IsFalse(l.Agents[a].Pos.X > x0 && l.Agents[a].Pos.Y > x0, "seekers spawn outside the room, seed " + seed);
                 foreach (var sp in l.Agents.Concat(l.Ramps))
                     Assert.IsTrue(Math.Abs(sp.Pos.X) < half && Math.Abs(sp.Pos.Y) < half);
             }
             Assert.IsTrue(sawClosedDoor, "doors are removed with probability 0.5");
+            Assert.AreEqual(5, boxesOutside, "boxes spawn inside the room unless the ramp left no cell there");
         }
 
         [Test]
         public void RandomRoomsCountsStayInRange()
         {
             var w = WorldDefaults.RandomRoomsScenario();
+            var rooms = new HashSet<int>();
             for (var seed = 0; seed < 100; seed++)
             {
-                var l = LayoutGenerator.Generate(w, seed);
-                Assert.LessOrEqual(l.Walls.Count, LayoutGenerator.MaxWalls(w));
+                var l = LayoutGenerator.Generate(w, seed, 0);
+                Assert.AreEqual(LayoutGenerator.MaxWalls(w), l.Walls.Count);
                 var boxes = l.Boxes.Count(b => b.Present);
                 Assert.IsTrue(boxes >= 3 && boxes <= 9);
                 var elongated = l.Boxes.Count(b => b.Elongated);
                 Assert.IsTrue(elongated >= 1 && elongated <= 3);
                 Assert.AreEqual(2, l.Ramps.Count(r => r.Present));
+                // Slots 4-6 the vertical wall (2 doors), 7-8 the left, 9-10 the right wall: all or nothing.
+                var built = new[] { l.Walls[4].Present, l.Walls[7].Present, l.Walls[9].Present };
+                Assert.AreEqual(built[0], l.Walls[5].Present && l.Walls[6].Present);
+                Assert.AreEqual(built[1], l.Walls[8].Present);
+                Assert.AreEqual(built[2], l.Walls[10].Present);
+                rooms.Add(1 + built.Count(b => b));
+                Assert.AreEqual(2 * (built[0] ? 1 : 0) + (built[1] ? 1 : 0) + (built[2] ? 1 : 0), l.Doors.Count);
             }
+            CollectionAssert.AreEquivalent(new[] { 1, 2, 3, 4 }, rooms.ToArray(), "1-4 rooms");
+        }
+
+        [Test]
+        public void RngIsTheTwinsCounterHash()
+        {
+            // lowbias32 reference values (hideseek/sim/rng.py _hash32).
+            Assert.AreEqual(0u, LayoutRng.Hash32(0));
+            var rng = new LayoutRng(0, 0);
+            var u = rng.Uniform(1000);
+            Assert.IsTrue(u.All(v => v >= 0f && v < 1f));
+            Assert.AreEqual(0.5, u.Average(), 0.03);
+            var ints = new LayoutRng(3, 1).Integers(Enumerable.Repeat(2, 500).ToArray(), Enumerable.Repeat(4, 500).ToArray());
+            CollectionAssert.AreEquivalent(new[] { 2, 3, 4 }, ints.Distinct().ToArray(), "inclusive range");
         }
     }
 }

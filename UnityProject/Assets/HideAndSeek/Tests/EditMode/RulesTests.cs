@@ -215,6 +215,40 @@ namespace HideAndSeek.Tests
         }
 
         [Test]
+        public void IndividualPlusGroupIsTheRulesTotalForPresentAndAbsentAgents()
+        {
+            var present = new[] { true, false, true, false };
+            var outside = new[] { true, false, false, false };
+            var inGroup = new[] { true, true, true, true };
+            foreach (var seen in new[] { false, true })
+                foreach (var prep in new[] { false, true })
+                {
+                    var total = RewardRule.Compute(seen, prep, Teams, present, outside, 10);
+                    var hider = RewardRule.GroupReward(Team.Hider, seen, prep);
+                    var seeker = RewardRule.GroupReward(Team.Seeker, seen, prep);
+                    var individual = RewardRule.IndividualParts(total, Teams, inGroup, hider, seeker);
+                    for (var i = 0; i < 4; i++)
+                        Assert.AreEqual(total[i], individual[i] + (Teams[i] == Team.Hider ? hider : seeker), 1e-6,
+                            "slot " + i + ", seen " + seen + ", prep " + prep);
+                    Assert.AreEqual(0f, total[1], "absent: nothing in total");
+                    Assert.AreEqual(-hider, individual[1], "absent: the group reward reaches it, its own part cancels it");
+                }
+            // The out-of-bounds hider after prep, hidden: total -9 = individual -10 + group +1 (not 2 x team).
+            var r = RewardRule.IndividualParts(RewardRule.Compute(false, false, Teams, present, outside, 10), Teams, inGroup, 1f, -1f);
+            Assert.AreEqual(-10f, r[0]);
+            Assert.AreEqual(0f, r[2]);
+            var outsideGroup = RewardRule.IndividualParts(new[] { 1f, 0f, -1f, 0f }, Teams, new[] { false, false, true, true }, 1f, -1f);
+            CollectionAssert.AreEqual(new[] { 1f, 0f, 0f, 1f }, outsideGroup, "an agent outside the group keeps its total");
+        }
+
+        [Test]
+        public void GroupRewardIsTheTeamPartAfterPrep()
+        {
+            Assert.AreEqual(0f, RewardRule.GroupReward(Team.Hider, false, true));
+            Assert.AreEqual(-1f, RewardRule.GroupReward(Team.Hider, true, false));
+        }
+
+        [Test]
         public void GroupRewardIsTheTeamPart()
         {
             Assert.AreEqual(1f, RewardRule.TeamReward(Team.Hider, false));
