@@ -76,6 +76,38 @@ namespace HideAndSeek
             };
         }
 
+        /// <summary>Centre in the arena frame (the arena root is only translated).</summary>
+        public Vec2 ArenaPosition
+        {
+            get
+            {
+                var p = transform.localPosition;
+                return new Vec2(p.x, p.z);
+            }
+        }
+
+        /// <summary>Height of the feet above the floor.</summary>
+        public double Feet { get { return transform.localPosition.y - FootOffset; } }
+
+        /// <summary>Move with the box under it: an arena-frame shift and a turn (rad, counter-clockwise).</summary>
+        public void Carry(Vec2 shift, double turn)
+        {
+            if (shift.X == 0 && shift.Y == 0 && turn == 0) return;
+            Body.position += new Vector3((float)shift.X, 0f, (float)shift.Y);
+            var yaw = Frames.UnityYawDegFromTheta(Frames.ThetaFromUnityYawDeg(transform.localEulerAngles.y) + turn);
+            Body.rotation = Quaternion.Euler(0f, (float)yaw, 0f);
+        }
+
+        /// <summary>Lift the feet to <paramref name="feet"/> if they sank below it (standing on a top), and stop falling.</summary>
+        public void HoldFeetAt(double feet)
+        {
+            var sink = feet - Feet;
+            if (sink <= 1e-4) return;
+            Body.position += new Vector3(0f, (float)sink, 0f);
+            var v = PhysicsCompat.GetVelocity(Body);
+            if (v.y < 0f) PhysicsCompat.SetVelocity(Body, new Vector3(v.x, 0f, v.z));
+        }
+
         /// <summary>Place for a new episode, or park (kinematic, hidden, no collisions) when absent.</summary>
         public void Spawn(bool present, Vector3 localFeet, float yawDeg, Vector3 parkedAt)
         {

@@ -32,6 +32,10 @@ namespace HideAndSeek
         bool m_FirstDecision;
         bool[] m_NewGrabs;
         bool[] m_InGroup;
+        // Heights rules (Core Heights): box poses at the last physics step, each agent's box then.
+        OrientedRect[] m_BoxPoses;
+        bool[] m_BoxPresent;
+        int[] m_RiderOf;
         readonly RaycastHit[] m_Hits = new RaycastHit[32];
         readonly List<ReachCandidate> m_Candidates = new List<ReachCandidate>();
         static bool s_WarnedKeyboard;
@@ -76,6 +80,44 @@ namespace HideAndSeek
                 m_Objects[m_Layout.MaxBoxes + r] = ArenaFactory.Ramp(transform, r, m_Layout.MaxBoxes + r, world);
             m_Agents = new HideSeekAgent[m_Layout.MaxAgents];
             for (var a = 0; a < m_Agents.Length; a++) m_Agents[a] = ArenaFactory.Agent(this, a, world, policy);
+            m_BoxPoses = new OrientedRect[m_Layout.MaxBoxes];
+            m_BoxPresent = new bool[m_Layout.MaxBoxes];
+            m_RiderOf = new int[m_Agents.Length];
+        }
+
+        /// <summary>Episode index (in this arena's seed stream) of the layout in play.</summary>
+        public long Episode { get { return m_Episodes.Current; } }
+
+        /// <summary>
+        /// The Heights rules PhysX does not give (Core <see cref="Heights"/>), once per physics step,
+        /// before the step: a rider takes the motion its box made in the last step, and an agent
+        /// on a wall or box top is held at the top height, so it can walk along 0.1 m wall tops.
+        /// </summary>
+        void FixedUpdate()
+        {
+            if (m_Agents == null || m_Layout0 == null) return;
+            var before = (OrientedRect[])m_BoxPoses.Clone();
+            for (var b = 0; b < m_BoxPoses.Length; b++)
+            {
+                m_BoxPresent[b] = m_Objects[b].Present;
+                m_BoxPoses[b] = m_Objects[b].Footprint;
+            }
+            for (var a = 0; a < m_Agents.Length; a++)
+            {
+                var agent = m_Agents[a];
+                if (!agent.Present || agent.Body.isKinematic)
+                {
+                    m_RiderOf[a] = -1;
+                    continue;
+                }
+                var box = m_RiderOf[a];
+                if (Heights.Rides(box, m_Objects[Math.Max(box, 0)].HeldBy, a) && m_BoxPresent[box])
+                    agent.Carry(Heights.Carry(before[box], m_BoxPoses[box], agent.ArenaPosition) - agent.ArenaPosition,
+                        Heights.CarryYaw(before[box], m_BoxPoses[box]));
+                var support = Heights.Find(agent.ArenaPosition, agent.Feet, m_BoxPoses, m_BoxPresent, m_Layout0.Walls, World);
+                agent.HoldFeetAt(Heights.HoldFeet(support, agent.Feet, World));
+                m_RiderOf[a] = support.Box;
+            }
         }
 
         /// <summary>
@@ -127,6 +169,7 @@ namespace HideAndSeek
             var layout = LayoutGenerator.Generate(world, (long)m_Builder.Seed + Index, episode);
             m_Layout0 = layout;
             Snapshot.SetWalls(layout.Walls);
+            for (var a = 0; a < m_RiderOf.Length; a++) m_RiderOf[a] = -1;
             for (var i = 0; i < m_Walls.Length; i++)
                 ArenaFactory.PlaceWall(m_Walls[i], layout.Walls[i].Present ? layout.Walls[i] : (WallSegment?)null, world);
             for (var b = 0; b < m_Layout.MaxBoxes; b++)

@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Collections.Generic;
 using HideAndSeek.Core;
 using NUnit.Framework;
 using Unity.MLAgents.Policies;
@@ -12,25 +13,58 @@ namespace HideAndSeek.Tests
     [TestFixture]
     public class ArenaPlayModeTests
     {
-        GameObject m_Root;
+        readonly List<GameObject> m_Roots = new List<GameObject>();
 
         [TearDown]
         public void TearDown()
         {
-            if (m_Root != null) Object.Destroy(m_Root);
-            m_Root = null;
+            // Destroy is deferred to the end of the frame, so the next test's builder may start
+            // first: the shared state channel makes that safe (GlobalStateChannel.Shared).
+            foreach (var root in m_Roots)
+                if (root != null) Object.Destroy(root);
+            m_Roots.Clear();
         }
 
         ArenaBuilder Build(int arenas)
         {
-            m_Root = new GameObject("HideAndSeekTest");
-            m_Root.SetActive(false);
-            var builder = m_Root.AddComponent<ArenaBuilder>();
+            var root = new GameObject("HideAndSeekTest");
+            m_Roots.Add(root);
+            root.SetActive(false);
+            var builder = root.AddComponent<ArenaBuilder>();
             builder.NumArenas = arenas;
             builder.BehaviorType = BehaviorType.HeuristicOnly;
             builder.HumanSlot = -1;
-            m_Root.SetActive(true);   // Awake builds the arenas and activates the agents
+            root.SetActive(true);   // Awake builds the arenas and activates the agents
             return builder;
+        }
+
+        [UnityTest]
+        public IEnumerator BuildersAliveTogetherShareOneRegisteredStateChannel()
+        {
+            var first = Build(1);
+            // A second builder before the first is destroyed: registering the channel id twice would throw.
+            var second = Build(1);
+            Assert.AreSame(first.StateChannel, second.StateChannel);
+            Assert.AreEqual(2, GlobalStateChannel.Shared.Users);
+            Object.Destroy(first.gameObject);
+            yield return null;
+            Assert.AreEqual(1, GlobalStateChannel.Shared.Users, "destroying one builder releases only its use");
+        }
+
+        [UnityTest]
+        public IEnumerator TheFirstEpisodeIsEpisodeZeroOfTheSeedStream()
+        {
+            var builder = Build(2);
+            for (var i = 0; i < builder.DecisionPeriod * 2; i++) yield return new WaitForFixedUpdate();
+            foreach (var arena in builder.Arenas)
+            {
+                // The Academy's first reset re-lays episode 0 instead of moving on to episode 1.
+                Assert.AreEqual(0, arena.Episode);
+                var expected = LayoutGenerator.Generate(builder.World, builder.Seed + arena.Index, 0);
+                for (var i = 0; i < expected.Walls.Count; i++)
+                    Assert.AreEqual(expected.Walls[i].Present ? 1f : 0f, ObsPacker.State(arena.Snapshot)[
+                        new ObsLayout(builder.World).StateSize - 2 - 5 * (expected.Walls.Count - i)], "wall slot " + i);
+            }
         }
 
         [UnityTest]
