@@ -1,5 +1,10 @@
-"""2-D geometry kernels shared by physics and sensors. All functions broadcast over leading
-dimensions, so one call covers every arena, agent and entity at once."""
+"""2-D geometry kernels shared by physics, sensors, rules and layouts.
+
+Two flavours. The ``[..., 2]`` functions (``rotate``, ``closest_on_segment``, ...) serve the
+once-per-episode code (layouts, rendering). The hot path uses the structure-of-arrays forms
+(``*_xy``): x and y are separate tensors of any broadcastable shape (arena index last), so every
+kernel is a plain elementwise loop that the compiler vectorises over arenas.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +13,13 @@ from torch import Tensor
 
 EPS = 1e-9
 
-
-def cross(a: Tensor, b: Tensor) -> Tensor:
-    return a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
+# Box corners, counter-clockwise, as signs of the half extents (local x, local y).
+CORNER_SIGNS = ((1.0, 1.0), (-1.0, 1.0), (-1.0, -1.0), (1.0, -1.0))
 
 
 def rotate(v: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
     """Rotate vectors v [..., 2] by the angle whose cos/sin are given ([...])."""
     return torch.stack([cos * v[..., 0] - sin * v[..., 1], sin * v[..., 0] + cos * v[..., 1]], -1)
-
-
-def to_local(p: Tensor, centre: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
-    """Points p [..., 2] in the frame of a body at centre [..., 2] whose yaw has this cos/sin.
-    (Callers compute cos/sin once per body: transcendentals per pair dominate otherwise.)"""
-    return rotate(p - centre, cos, -sin)
 
 
 def closest_on_segment(p: Tensor, a: Tensor, b: Tensor) -> Tensor:
@@ -36,33 +34,61 @@ def point_segment_distance(p: Tensor, a: Tensor, b: Tensor) -> Tensor:
 
 def box_corners(centre: Tensor, cos: Tensor, sin: Tensor, half: Tensor) -> Tensor:
     """Corners [..., 4, 2] of oriented rectangles, counter-clockwise."""
-    signs = torch.tensor([[1.0, 1.0], [-1.0, 1.0], [-1.0, -1.0], [1.0, -1.0]],
-                         device=centre.device, dtype=centre.dtype)
-    local = signs * half[..., None, :]
-    return centre[..., None, :] + rotate(local, cos[..., None], sin[..., None])
+    x, y = box_corners_xy(centre[..., 0], centre[..., 1], cos, sin, half[..., 0], half[..., 1])
+    return torch.stack([x, y], -1).movedim(0, -2)
 
 
-def box_edges(centre: Tensor, cos: Tensor, sin: Tensor, half: Tensor) -> tuple[Tensor, Tensor]:
-    """Edges of oriented rectangles as segments: starts and ends [..., 4, 2]."""
-    corners = box_corners(centre, cos, sin, half)
-    return corners, corners.roll(-1, dims=-2)
+# ---------------------------------------------------------------- structure of arrays
+def rotate_xy(x: Tensor, y: Tensor, cos: Tensor, sin: Tensor) -> tuple[Tensor, Tensor]:
+    return cos * x - sin * y, sin * x + cos * y
 
 
-def point_box_distance(p: Tensor, centre: Tensor, cos: Tensor, sin: Tensor, half: Tensor
-                       ) -> Tensor:
+def to_local_xy(px: Tensor, py: Tensor, cx: Tensor, cy: Tensor, cos: Tensor, sin: Tensor
+                ) -> tuple[Tensor, Tensor]:
+    """Points in the frame of a body at (cx, cy) whose yaw has this cos/sin. (Callers compute
+    cos/sin once per body: transcendentals per pair dominate otherwise.)"""
+    dx, dy = px - cx, py - cy
+    return cos * dx + sin * dy, cos * dy - sin * dx
+
+
+def norm_xy(x: Tensor, y: Tensor) -> Tensor:
+    return torch.sqrt(x * x + y * y)
+
+
+def segment_distance_xy(px: Tensor, py: Tensor, ax: Tensor, ay: Tensor, bx: Tensor, by: Tensor
+                        ) -> Tensor:
+    """Distance from points to segments a->b."""
+    sx, sy = bx - ax, by - ay
+    t = (((px - ax) * sx + (py - ay) * sy) / (sx * sx + sy * sy + EPS)).clamp(0.0, 1.0)
+    return norm_xy(px - (ax + t * sx), py - (ay + t * sy))
+
+
+def box_corners_xy(cx: Tensor, cy: Tensor, cos: Tensor, sin: Tensor, hx: Tensor, hy: Tensor
+                   ) -> tuple[Tensor, Tensor]:
+    """Corners of oriented rectangles, counter-clockwise: x and y [4, ...]."""
+    xs, ys = [], []
+    for sx, sy in CORNER_SIGNS:
+        rx, ry = rotate_xy(sx * hx, sy * hy, cos, sin)
+        xs.append(cx + rx)
+        ys.append(cy + ry)
+    return torch.stack(xs), torch.stack(ys)
+
+
+def point_box_distance_xy(px: Tensor, py: Tensor, cx: Tensor, cy: Tensor, cos: Tensor,
+                          sin: Tensor, hx: Tensor, hy: Tensor) -> Tensor:
     """Distance from points to the surface of oriented rectangles (0 inside)."""
-    local = to_local(p, centre, cos, sin)
-    outside = (local.abs() - half).clamp(min=0.0)
-    return outside.norm(dim=-1)
+    lx, ly = to_local_xy(px, py, cx, cy, cos, sin)
+    return norm_xy((lx.abs() - hx).clamp(min=0.0), (ly.abs() - hy).clamp(min=0.0))
 
 
-def segments_intersect(p: Tensor, q: Tensor, a: Tensor, b: Tensor) -> Tensor:
+def segments_intersect_xy(px: Tensor, py: Tensor, qx: Tensor, qy: Tensor, ax: Tensor,
+                          ay: Tensor, bx: Tensor, by: Tensor) -> Tensor:
     """Whether segments p->q and a->b cross (proper or touching), broadcasting."""
-    d, e = q - p, b - a
-    den = cross(d, e)
-    w = a - p
-    t_num = cross(w, e)
-    u_num = cross(w, d)
+    dx, dy, ex, ey = qx - px, qy - py, bx - ax, by - ay
+    den = dx * ey - dy * ex
+    wx, wy = ax - px, ay - py
+    t_num = wx * ey - wy * ex
+    u_num = wx * dy - wy * dx
     # Multiply by sign(den) instead of dividing: cheaper, and parallel segments (den = 0)
     # simply never count as crossing.
     s = torch.sign(den)

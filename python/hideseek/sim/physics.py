@@ -17,9 +17,13 @@ Rules the twin fixes where a physics engine would decide (the Unity scene gets t
   within ``CLIMB_TOLERANCE`` of the slope beneath it: that is how it is climbed from the low end.
 - An agent stands on the highest surface under its centre (box or wall top, with
   ``SUPPORT_MARGIN``, or a ramp slope) within ``CLIMB_TOLERANCE`` above its feet; with none it
-  falls to the floor. An agent on a box moves with the box.
+  falls to the floor. An agent on a box that another agent moves is carried with it; an agent
+  moving the box it stands on (holding it) is not carried by it, so the hold keeps its offset.
 - Walls are 0.1 m thick: a body is always pushed back to the side of a wall its centre was on
   before the step, so nothing tunnels through one however it was shoved, swung or squeezed.
+
+Layout: every tensor is in the core layout (``hideseek.sim.state``): x and y separate, entity
+dimensions first, the arena index last ([A, N], [O, N], [W, N], pairs [A, O, N] ...).
 """
 
 from __future__ import annotations
@@ -30,11 +34,14 @@ import torch
 from torch import Tensor
 
 from ..contract import WorldConfig
-from .geometry import EPS, box_corners, closest_on_segment, rotate, to_local
+from .geometry import (CORNER_SIGNS, EPS, box_corners_xy, norm_xy, rotate_xy,
+                       segment_distance_xy, to_local_xy)
 
 CLIMB_TOLERANCE = 0.15   # m: how far below its feet a ramp slope may start and still be entered
 SUPPORT_MARGIN = 0.075   # m: how far past a top's edge an agent's centre may be and still stand
 LEVEL_GAP = 0.25         # m: agents whose heights differ more than this do not collide
+
+Walls = dict[str, Tensor]   # static per-episode wall geometry, see wall_geometry
 
 
 @dataclass(frozen=True)
@@ -59,228 +66,245 @@ class PhysicsConstants:
             ramp_half_width=world.ramp_width / 2)
 
 
-def _share(w_self: Tensor, w_other: Tensor) -> Tensor:
+def wall_geometry(wall_a: Tensor, wall_b: Tensor, c: PhysicsConstants) -> Walls:
+    """Everything about the walls [2, W, N] that stays fixed within an episode: end points,
+    direction, unit normal, 1/length^2, and which end points are free (a door edge, a wall's
+    tip) rather than joints inside another wall, where pushing objects off the end point would
+    fight the other wall's own push. Computed at reset, not per step."""
+    ax, ay, bx, by = wall_a[0], wall_a[1], wall_b[0], wall_b[1]
+    sx, sy = bx - ax, by - ay
+    length = norm_xy(sx, sy).clamp(min=EPS)
+    own = torch.eye(ax.shape[0], dtype=torch.bool, device=ax.device)[..., None]   # [W, W, 1]
+
+    def free(px: Tensor, py: Tensor) -> Tensor:
+        dist = segment_distance_xy(px[:, None], py[:, None], ax[None], ay[None], bx[None], by[None])
+        dist = torch.where(own, torch.full_like(dist, float("inf")), dist)
+        return (dist.amin(1) > c.half_wall + 1e-4).to(ax.dtype)
+
+    return {"ax": ax, "ay": ay, "bx": bx, "by": by, "sx": sx, "sy": sy,
+            "nx": -sy / length, "ny": sx / length, "inv_len2": 1.0 / (length * length),
+            "free_a": free(ax, ay), "free_b": free(bx, by)}
+
+
+def _share(w_self: Tensor | float, w_other: Tensor | float) -> Tensor:
     """Fraction of a contact correction taken by the body with inverse mass w_self."""
-    return w_self / (w_self + w_other).clamp(min=EPS)
+    return w_self / torch.as_tensor(w_self + w_other).clamp(min=EPS)
 
 
-def _wall_distance(p: Tensor, a: Tensor, b: Tensor) -> Tensor:
-    """Distance from points to wall centre lines (segments)."""
-    return (p - closest_on_segment(p, a, b)).norm(dim=-1)
+def _pick(best: tuple[Tensor, Tensor, Tensor], cand: tuple[Tensor, Tensor, Tensor]
+          ) -> tuple[Tensor, Tensor, Tensor]:
+    """Keep the deeper of two (depth, nx, ny) contacts; ties keep the earlier one (argmax)."""
+    better = cand[0] > best[0]
+    return tuple(torch.where(better, c, b) for b, c in zip(best, cand))  # type: ignore[return-value]
 
 
-def _wall_contact(p: Tensor, prev: Tensor, a: Tensor, b: Tensor, reach: Tensor | float
-                  ) -> tuple[Tensor, Tensor]:
+def _side_normal(px: Tensor, py: Tensor, w: Walls) -> tuple[Tensor, Tensor]:
+    """Wall normals [.., W, N] pointing to the side of each wall that points p are on."""
+    side = torch.where((px - w["ax"]) * w["nx"] + (py - w["ay"]) * w["ny"] >= 0, 1.0, -1.0)
+    return side * w["nx"], side * w["ny"]
+
+
+def _wall_contact(px: Tensor, py: Tensor, pnx: Tensor, pny: Tensor, reach: Tensor | float,
+                  w: Walls) -> tuple[Tensor, Tensor, Tensor]:
     """Penetration depth and push direction of points p (with radius-like ``reach`` = body
-    radius + half wall thickness) into wall segments a->b, broadcasting.
+    radius + half wall thickness) into the walls, broadcasting to [.., W, N].
 
-    Along the wall's span the push always returns a point to the side its previous position
-    ``prev`` was on, so a fast or shoved body can never be resolved to the far side of a thin
-    wall; past the wall's ends the contact is radial (the rounded end of a capsule)."""
-    seg = b - a
-    length = seg.norm(dim=-1, keepdim=True).clamp(min=EPS)
-    normal = torch.stack([-seg[..., 1], seg[..., 0]], -1) / length
-    along = ((p - a) * seg).sum(-1) / (length[..., 0] ** 2)
+    Along the wall's span the push is the normal ``pn`` towards the side the body's centre was
+    on before the step, so a fast or shoved body can never be resolved to the far side of a
+    thin wall; past the wall's ends the contact is radial (the rounded end of a capsule)."""
+    rx, ry = px - w["ax"], py - w["ay"]
+    along = (rx * w["sx"] + ry * w["sy"]) * w["inv_len2"]
     in_span = (along >= 0) & (along <= 1)
-    prev_side = torch.where(((prev - a) * normal).sum(-1) >= 0, 1.0, -1.0)
-    span_depth = reach - prev_side * ((p - a) * normal).sum(-1)
-    diff = p - (a + along.clamp(0.0, 1.0)[..., None] * seg)
-    dist = diff.norm(dim=-1)
-    end_depth = reach - dist
-    depth = torch.where(in_span, span_depth, end_depth).clamp(min=0.0)
-    push = torch.where(in_span[..., None], prev_side[..., None] * normal,
-                       diff / dist.clamp(min=EPS)[..., None])
-    return depth, push
+    span_depth = reach - (rx * pnx + ry * pny)
+    t = along.clamp(0.0, 1.0)
+    dx, dy = rx - t * w["sx"], ry - t * w["sy"]
+    dist = norm_xy(dx, dy)
+    depth = torch.where(in_span, span_depth, reach - dist).clamp(min=0.0)
+    inv = 1.0 / dist.clamp(min=EPS)
+    return depth, torch.where(in_span, pnx, dx * inv), torch.where(in_span, pny, dy * inv)
 
 
-def _ramp_slope(local: Tensor, c: PhysicsConstants) -> tuple[Tensor, Tensor]:
+def _axis_normal(lx: Tensor, ly: Tensor, pen_x: Tensor, pen_y: Tensor, outward: float
+                 ) -> tuple[Tensor, Tensor]:
+    """Local normal along the axis of least penetration: (+-1, 0) or (0, +-1), signed as the
+    point's side times ``outward``."""
+    use_x = pen_x < pen_y
+    sx = torch.where(lx >= 0, outward, -outward)
+    sy = torch.where(ly >= 0, outward, -outward)
+    zero = torch.zeros_like(sx)
+    return torch.where(use_x, sx, zero), torch.where(use_x, zero, sy)
+
+
+def _ramp_slope(lx: Tensor, ly: Tensor, c: PhysicsConstants) -> tuple[Tensor, Tensor]:
     """Slope height under points given in ramp frames, and whether they lie on the ramp strip.
     A ramp rises along its local +x from 0 at -half_length to ramp_height at +half_length."""
-    frac = ((local[..., 0] + c.ramp_half_length) / (2 * c.ramp_half_length)).clamp(0.0, 1.0)
-    in_strip = (local[..., 1].abs() <= c.ramp_half_width) & \
-        (local[..., 0] <= c.ramp_half_length + SUPPORT_MARGIN)
+    frac = ((lx + c.ramp_half_length) / (2 * c.ramp_half_length)).clamp(0.0, 1.0)
+    in_strip = (ly.abs() <= c.ramp_half_width) & (lx <= c.ramp_half_length + SUPPORT_MARGIN)
     return frac * c.ramp_height, in_strip
 
 
-def _agent_object_contacts(agent_pos, agent_z, obj_pos, obj_cos, obj_sin, obj_half, is_ramp,
-                           c: PhysicsConstants) -> tuple[Tensor, Tensor]:
-    """Penetration depth [N, A, O] and push direction on the agent [N, A, O, 2]."""
-    local = to_local(agent_pos[:, :, None], obj_pos[:, None], obj_cos[:, None], obj_sin[:, None])
-    half = obj_half[:, None]
-    clamped = torch.maximum(torch.minimum(local, half), -half)
-    diff = local - clamped
-    dist = diff.norm(dim=-1)
+def _agent_object_contacts(ax, ay, az, ox, oy, ocos, osin, ohx, ohy, is_ramp,
+                           c: PhysicsConstants) -> tuple[Tensor, Tensor, Tensor]:
+    """Penetration depth [A, O, N] and push direction on the agent (x, y)."""
+    lx, ly = to_local_xy(ax[:, None], ay[:, None], ox, oy, ocos, osin)
+    dx = lx - torch.maximum(torch.minimum(lx, ohx), -ohx)
+    dy = ly - torch.maximum(torch.minimum(ly, ohy), -ohy)
+    dist = norm_xy(dx, dy)
     inside = dist < 1e-6
-    pen = half - local.abs()
-    use_x = pen[..., 0] < pen[..., 1]
-    sign = torch.where(local >= 0, 1.0, -1.0)
-    axis_normal = torch.where(use_x[..., None],
-                              torch.stack([sign[..., 0], torch.zeros_like(dist)], -1),
-                              torch.stack([torch.zeros_like(dist), sign[..., 1]], -1))
-    normal_local = torch.where(inside[..., None], axis_normal, diff / dist.clamp(min=EPS)[..., None])
-    depth = torch.where(inside, torch.minimum(pen[..., 0], pen[..., 1]) + c.agent_radius,
+    pen_x, pen_y = ohx - lx.abs(), ohy - ly.abs()
+    anx, any_ = _axis_normal(lx, ly, pen_x, pen_y, 1.0)
+    inv = 1.0 / dist.clamp(min=EPS)
+    nlx = torch.where(inside, anx, dx * inv)
+    nly = torch.where(inside, any_, dy * inv)
+    depth = torch.where(inside, torch.minimum(pen_x, pen_y) + c.agent_radius,
                         c.agent_radius - dist)
     # Ramps let an agent through from the low end: centre within the ramp's width and the
     # slope beneath it no higher than its feet plus the climb tolerance.
-    slope, _ = _ramp_slope(local, c)
-    climbing = is_ramp[None, None] & (local[..., 1].abs() <= c.ramp_half_width) & \
-        (slope <= agent_z[:, :, None] + CLIMB_TOLERANCE)
-    depth = torch.where(climbing, torch.zeros_like(depth), depth)
-    normal = rotate(normal_local, obj_cos[:, None], obj_sin[:, None])
-    return depth.clamp(min=0.0), normal
+    slope, _ = _ramp_slope(lx, ly, c)
+    climbing = is_ramp & (ly.abs() <= c.ramp_half_width) & (slope <= az[:, None] + CLIMB_TOLERANCE)
+    depth = torch.where(climbing, torch.zeros_like(depth), depth).clamp(min=0.0)
+    nx, ny = rotate_xy(nlx, nly, ocos, osin)
+    return depth, nx, ny
 
 
-def _object_object_contacts(obj_pos, obj_cos, obj_sin, obj_half) -> tuple[Tensor, Tensor]:
-    """Deepest corner penetration of object i into object j: depth [N, O, O] and the
-    direction [N, O, O, 2] in which i must move."""
-    n, o = obj_pos.shape[:2]
-    corners = box_corners(obj_pos, obj_cos, obj_sin, obj_half)                # [N, O, 4, 2]
-    local = to_local(corners[:, :, :, None], obj_pos[:, None, None], obj_cos[:, None, None],
-                     obj_sin[:, None, None])
-    half = obj_half[:, None, None]                                             # [N, 1, 1, O, 2]
-    pen = half - local.abs()                                                   # [N, O, 4, O, 2]
-    depth = torch.minimum(pen[..., 0], pen[..., 1]).clamp(min=0.0)            # [N, O, 4, O]
-    use_x = pen[..., 0] < pen[..., 1]
-    sign = torch.where(local >= 0, 1.0, -1.0)
-    zero = torch.zeros_like(depth)
-    normal_local = torch.where(use_x[..., None], torch.stack([sign[..., 0], zero], -1),
-                               torch.stack([zero, sign[..., 1]], -1))
-    normal = rotate(normal_local, obj_cos[:, None, None], obj_sin[:, None, None])  # [N, O, 4, O, 2]
-    not_self = ~torch.eye(o, dtype=torch.bool, device=obj_pos.device)
-    depth = depth * not_self[:, None, :]
-    best = depth.argmax(dim=2, keepdim=True)                                   # [N, O, 1, O]
-    depth_best = depth.gather(2, best).squeeze(2)
-    normal_best = normal.gather(2, best[..., None].expand(-1, -1, -1, -1, 2)).squeeze(2)
-    return depth_best, normal_best
+def _object_object_contacts(ox, oy, ocos, osin, ohx, ohy, not_self
+                            ) -> tuple[Tensor, Tensor, Tensor]:
+    """Deepest corner penetration of object i into object j: depth [O, O, N] and the direction
+    (x, y) in which i must move."""
+    cx, cy = box_corners_xy(ox, oy, ocos, osin, ohx, ohy)                        # [4, O, N]
+    # j's pose broadcast against i's corners: [4, O_i, O_j, N].
+    jx, jy, jc, js, jhx, jhy = (v[None] for v in (ox, oy, ocos, osin, ohx, ohy))
+    lx, ly = to_local_xy(cx[:, :, None], cy[:, :, None], jx, jy, jc, js)
+    pen_x, pen_y = jhx - lx.abs(), jhy - ly.abs()
+    depth = torch.minimum(pen_x, pen_y).clamp(min=0.0) * not_self
+    nlx, nly = _axis_normal(lx, ly, pen_x, pen_y, 1.0)
+    best = (depth[0], nlx[0], nly[0])
+    for k in range(1, len(CORNER_SIGNS)):
+        best = _pick(best, (depth[k], nlx[k], nly[k]))
+    nx, ny = rotate_xy(best[1], best[2], ocos[None], osin[None])
+    return best[0], nx, ny
 
 
-def _free_wall_ends(wall_a: Tensor, wall_b: Tensor, c: PhysicsConstants) -> Tensor:
-    """Which wall end points [N, W, 2] are free ends (a door edge, a wall's tip) rather than
-    joints inside another wall, where pushing objects off the end point would fight the other
-    wall's own push."""
-    ends = torch.stack([wall_a, wall_b], 2)                                     # [N, W, 2, 2]
-    dist = _wall_distance(ends[:, :, :, None], wall_a[:, None, None], wall_b[:, None, None])
-    w = wall_a.shape[1]
-    own = torch.eye(w, dtype=torch.bool, device=wall_a.device)[:, None, :]      # [W, 1, W]
-    dist = torch.where(own, torch.full_like(dist, float("inf")), dist)
-    return dist.amin(-1) > c.half_wall + 1e-4
+def _object_wall_contacts(ox, oy, ocos, osin, ohx, ohy, pnx, pny, w: Walls,
+                          c: PhysicsConstants) -> tuple[Tensor, Tensor, Tensor]:
+    """Deepest penetration of each object into each wall: depth [O, W, N], direction (x, y) for
+    the object. Tests the corners, a core circle and the wall's free end points. Corners and
+    core are returned to the side of each wall the object's centre was on before the step
+    (``pn``): a corner may poke through a wall's centre line while squeezed into a room corner,
+    but the centre never does, so it is the one that decides."""
+    cx, cy = box_corners_xy(ox, oy, ocos, osin, ohx, ohy)                        # [4, O, N]
+    best = None
+    for k in range(len(CORNER_SIGNS)):
+        cand = _wall_contact(cx[k][:, None], cy[k][:, None], pnx, pny, c.half_wall, w)
+        best = cand if best is None else _pick(best, cand)
+    core_reach = (torch.minimum(ohx, ohy) + c.half_wall)[:, None]
+    best = _pick(best, _wall_contact(ox[:, None], oy[:, None], pnx, pny, core_reach, w))
+    # Wall end points poking into the object's side (the object moves away from them).
+    hx, hy = ohx[:, None] + c.half_wall, ohy[:, None] + c.half_wall
+    o = [v[:, None] for v in (ox, oy, ocos, osin)]
+    for ex, ey, free in ((w["ax"], w["ay"], w["free_a"]), (w["bx"], w["by"], w["free_b"])):
+        lx, ly = to_local_xy(ex, ey, *o)
+        pen_x, pen_y = hx - lx.abs(), hy - ly.abs()
+        depth = torch.minimum(pen_x, pen_y).clamp(min=0.0) * free
+        nlx, nly = _axis_normal(lx, ly, pen_x, pen_y, -1.0)
+        nx, ny = rotate_xy(nlx, nly, o[2], o[3])
+        best = _pick(best, (depth, nx, ny))
+    return best
 
 
-def _object_wall_contacts(obj_pos, obj_cos, obj_sin, obj_half, obj_prev, wall_a, wall_b,
-                          free_ends, c: PhysicsConstants) -> tuple[Tensor, Tensor]:
-    """Deepest penetration of each object into each wall: depth [N, O, W], direction [N, O, W, 2]
-    for the object. Tests the corners, a core circle and the wall's end points. Corners and core
-    are returned to the side of each wall the object's centre was on before the step
-    (``obj_prev`` [N, O, 2]): a corner may poke through a wall's centre line while squeezed
-    into a room corner, but the centre never does, so it is the one that decides."""
-    corners = box_corners(obj_pos, obj_cos, obj_sin, obj_half)                 # [N, O, 4, 2]
-    core_r = obj_half.amin(-1)                                                  # [N, O]
-    points = torch.cat([corners, obj_pos[:, :, None]], 2)                       # [N, O, 5, 2]
-    radius = torch.cat([torch.zeros_like(corners[..., 0]), core_r[..., None]], 2)
-    depth, normal = _wall_contact(points[:, :, :, None], obj_prev[:, :, None, None],
-                                  wall_a[:, None, None], wall_b[:, None, None],
-                                  (radius + c.half_wall)[..., None])             # [N, O, 5, W]
-    # Wall end points poking into the object's side.
-    ends = torch.stack([wall_a, wall_b], 2)                                     # [N, W, 2, 2]
-    local = to_local(ends[:, None], obj_pos[:, :, None, None], obj_cos[:, :, None, None],
-                     obj_sin[:, :, None, None])
-    half = obj_half[:, :, None, None]
-    pen = half + c.half_wall - local.abs()                                      # [N, O, W, 2, 2]
-    end_depth = torch.minimum(pen[..., 0], pen[..., 1]).clamp(min=0.0) * free_ends[:, None]
-    use_x = pen[..., 0] < pen[..., 1]
-    sign = torch.where(local >= 0, -1.0, 1.0)   # the object moves away from the end point
-    zero = torch.zeros_like(end_depth)
-    end_normal_local = torch.where(use_x[..., None], torch.stack([sign[..., 0], zero], -1),
-                                   torch.stack([zero, sign[..., 1]], -1))
-    end_normal = rotate(end_normal_local, obj_cos[:, :, None, None], obj_sin[:, :, None, None])
-    all_depth = torch.cat([depth.transpose(2, 3), end_depth], 3)               # [N, O, W, 7]
-    all_normal = torch.cat([normal.transpose(2, 3), end_normal], 3)            # [N, O, W, 7, 2]
-    best = all_depth.argmax(-1, keepdim=True)
-    return (all_depth.gather(-1, best).squeeze(-1),
-            all_normal.gather(-2, best[..., None].expand(-1, -1, -1, -1, 2)).squeeze(-2))
-
-
-def solve_contacts(agent_pos: Tensor, agent_z: Tensor, agent_present: Tensor,
-                   obj_pos: Tensor, obj_yaw: Tensor, obj_half: Tensor, obj_inv_mass: Tensor,
-                   obj_held_by: Tensor, is_ramp: Tensor, wall_a: Tensor, wall_b: Tensor,
-                   agent_prev: Tensor, obj_prev: Tensor,
-                   c: PhysicsConstants, iterations: int) -> tuple[Tensor, Tensor]:
-    """Project predicted positions out of all contacts. ``*_prev`` are the poses before the
-    step, which decide the side of a wall a body belongs to. Returns (agent_pos, obj_pos)."""
-    n, a = agent_pos.shape[:2]
-    obj_cos, obj_sin = torch.cos(obj_yaw), torch.sin(obj_yaw)   # yaws do not change while solving
-    free_ends = _free_wall_ends(wall_a, wall_b, c)
-    w_agent = torch.full_like(agent_z, c.agent_inv_mass)
-    # Agents whose feet are within climbing reach of the top step over walls and objects.
-    low = agent_z < c.top - CLIMB_TOLERANCE
-    pair_ok = ~torch.eye(a, dtype=torch.bool, device=agent_pos.device)
-    level = (agent_z[:, :, None] - agent_z[:, None, :]).abs() < LEVEL_GAP
-    agent_pair = pair_ok & level & agent_present[:, :, None] & agent_present[:, None, :]
+def solve_contacts(ax: Tensor, ay: Tensor, az: Tensor, agent_present: Tensor,
+                   ox: Tensor, oy: Tensor, ocos: Tensor, osin: Tensor, ohx: Tensor, ohy: Tensor,
+                   obj_inv_mass: Tensor, obj_held_by: Tensor, is_ramp: Tensor, w: Walls,
+                   agent_prev: tuple[Tensor, Tensor], obj_prev: tuple[Tensor, Tensor],
+                   c: PhysicsConstants, iterations: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Project predicted positions (agents [A, N], objects [O, N]) out of all contacts.
+    ``*_prev`` are the positions before the step, which decide the side of a wall a body
+    belongs to; ``is_ramp`` is [O, 1]. Returns the agents' and objects' x and y."""
+    a, o = ax.shape[0], ox.shape[0]
+    device = ax.device
+    # Everything that does not change while solving, computed once per step: masks, mass
+    # shares, and each body's side of each wall.
+    low = az < c.top - CLIMB_TOLERANCE        # higher feet step over walls and objects
+    level = (az[:, None] - az[None]).abs() < LEVEL_GAP
+    present = agent_present[:, None] & agent_present[None]
+    not_eye_a = ~torch.eye(a, dtype=torch.bool, device=device)[..., None]
+    agent_pair = (not_eye_a & level & present).to(ax.dtype)                      # [A, A, N]
     # A holder does not collide with what it holds (the hold keeps them apart).
-    holder = obj_held_by[:, None, :] == torch.arange(a, device=agent_pos.device)[None, :, None]
+    holder = obj_held_by[None] == torch.arange(a, device=device)[:, None, None]  # [A, O, N]
+    agent_obj = (low[:, None] & ~holder).to(ax.dtype)
+    share_agent = _share(c.agent_inv_mass, obj_inv_mass)                          # [O, N]
+    share_obj = _share(obj_inv_mass, c.agent_inv_mass)
+    w_i, w_j = obj_inv_mass[:, None], obj_inv_mass[None]
+    share_i, share_j = _share(w_i, w_j), _share(w_j, w_i)                          # [O, O, N]
+    not_eye_o = (~torch.eye(o, dtype=torch.bool, device=device)[..., None]).to(ax.dtype)
+    movable = (obj_inv_mass > 0).to(ax.dtype)[:, None]
+    obj_nx, obj_ny = _side_normal(obj_prev[0][:, None], obj_prev[1][:, None], w)   # [O, W, N]
+    agent_nx, agent_ny = _side_normal(agent_prev[0][:, None], agent_prev[1][:, None], w)
+    agent_low = low.to(ax.dtype)[:, None]
+    agent_reach = c.agent_radius + c.half_wall
     for _ in range(iterations):
         # Agents against agents (circles).
-        d = agent_pos[:, :, None] - agent_pos[:, None, :]
-        dist = d.norm(dim=-1)
-        depth = (2 * c.agent_radius - dist).clamp(min=0.0) * agent_pair
-        normal = d / dist.clamp(min=EPS)[..., None]
-        agent_pos = agent_pos + 0.5 * (depth[..., None] * normal).sum(2)
+        dx, dy = ax[:, None] - ax[None], ay[:, None] - ay[None]
+        dist = norm_xy(dx, dy)
+        k = (2 * c.agent_radius - dist).clamp(min=0.0) * agent_pair / dist.clamp(min=EPS)
+        ax = ax + 0.5 * (k * dx).sum(1)
+        ay = ay + 0.5 * (k * dy).sum(1)
         # Agents against boxes and ramps.
-        depth, normal = _agent_object_contacts(agent_pos, agent_z, obj_pos, obj_cos, obj_sin,
-                                               obj_half, is_ramp, c)
-        depth = depth * (low[:, :, None] & ~holder)
-        w_o = obj_inv_mass[:, None, :]
-        w_a = w_agent[:, :, None]
-        push = depth[..., None] * normal
-        agent_pos = agent_pos + (_share(w_a, w_o)[..., None] * push).sum(2)
-        obj_pos = obj_pos - (_share(w_o, w_a)[..., None] * push).sum(1)
+        depth, nx, ny = _agent_object_contacts(ax, ay, az, ox, oy, ocos, osin, ohx, ohy,
+                                               is_ramp, c)
+        depth = depth * agent_obj
+        px, py = depth * nx, depth * ny
+        ax = ax + (share_agent * px).sum(1)
+        ay = ay + (share_agent * py).sum(1)
+        ox = ox - (share_obj * px).sum(0)
+        oy = oy - (share_obj * py).sum(0)
         # Objects against objects.
-        depth, normal = _object_object_contacts(obj_pos, obj_cos, obj_sin, obj_half)
-        w_i, w_j = obj_inv_mass[:, :, None], obj_inv_mass[:, None, :]
-        push = depth[..., None] * normal                                        # moves i
-        obj_pos = obj_pos + (_share(w_i, w_j)[..., None] * push).sum(2) \
-            - (_share(w_j, w_i)[..., None] * push).sum(1)
+        depth, nx, ny = _object_object_contacts(ox, oy, ocos, osin, ohx, ohy, not_eye_o)
+        px, py = depth * nx, depth * ny                                          # moves i
+        ox = ox + (share_i * px).sum(1) - (share_j * px).sum(0)
+        oy = oy + (share_i * py).sum(1) - (share_j * py).sum(0)
         # Objects against walls (walls never move).
-        depth, normal = _object_wall_contacts(obj_pos, obj_cos, obj_sin, obj_half,
-                                              obj_prev, wall_a, wall_b, free_ends, c)
-        movable = (obj_inv_mass > 0)[..., None, None]
-        obj_pos = obj_pos + ((depth[..., None] * normal) * movable).sum(2)
+        depth, nx, ny = _object_wall_contacts(ox, oy, ocos, osin, ohx, ohy, obj_nx, obj_ny, w, c)
+        depth = depth * movable
+        ox = ox + (depth * nx).sum(1)
+        oy = oy + (depth * ny).sum(1)
         # Agents against walls, last so that walls always win.
-        depth, normal = _wall_contact(agent_pos[:, :, None], agent_prev[:, :, None],
-                                      wall_a[:, None], wall_b[:, None], c.agent_radius + c.half_wall)
-        depth = depth * low[:, :, None]
-        agent_pos = agent_pos + (depth[..., None] * normal).sum(2)
-    return agent_pos, obj_pos
+        depth, nx, ny = _wall_contact(ax[:, None], ay[:, None], agent_nx, agent_ny,
+                                      agent_reach, w)
+        depth = depth * agent_low
+        ax = ax + (depth * nx).sum(1)
+        ay = ay + (depth * ny).sum(1)
+    return ax, ay, ox, oy
 
 
-def update_heights(agent_pos: Tensor, agent_z: Tensor, obj_pos: Tensor, obj_yaw: Tensor,
-                   obj_half: Tensor, obj_present: Tensor, is_ramp: Tensor, wall_a: Tensor,
-                   wall_b: Tensor, c: PhysicsConstants) -> tuple[Tensor, Tensor]:
-    """New heights [N, A] and the box each agent stands on [N, A] (-1 none).
+def update_heights(ax: Tensor, ay: Tensor, az: Tensor, ox: Tensor, oy: Tensor, ocos: Tensor,
+                   osin: Tensor, ohx: Tensor, ohy: Tensor, obj_present: Tensor, is_ramp: Tensor,
+                   w: Walls, c: PhysicsConstants) -> tuple[Tensor, Tensor]:
+    """New heights [A, N] and the box each agent stands on [A, N] (-1 none).
 
     Every surface under the agent's centre (box and wall tops, ramp slopes) that is at most
     ``CLIMB_TOLERANCE`` above its feet can carry it; it stands on the highest, or falls to the
     floor when there is none."""
-    local = to_local(agent_pos[:, :, None], obj_pos[:, None], torch.cos(obj_yaw)[:, None],
-                     torch.sin(obj_yaw)[:, None])                                   # [N, A, O, 2]
-    over = ((local.abs() - obj_half[:, None]).clamp(min=0.0).norm(dim=-1) <= SUPPORT_MARGIN) \
-        & obj_present[:, None]
-    over_box = over & ~is_ramp[None, None]
-    dist = _wall_distance(agent_pos[:, :, None], wall_a[:, None], wall_b[:, None])
-    over_wall = (dist <= c.half_wall + SUPPORT_MARGIN).any(-1)
-    slope, in_strip = _ramp_slope(local, c)
-    reach = agent_z + CLIMB_TOLERANCE
-    on_ramp = in_strip & is_ramp[None, None] & obj_present[:, None] & (slope <= reach[..., None])
-    ramp_z = torch.where(on_ramp, slope, torch.zeros_like(slope)).amax(-1).clamp(max=c.top)
-    can_top = (over_box.any(-1) | over_wall) & (c.top <= reach)
-    new_z = torch.where(can_top, torch.full_like(agent_z, c.top), ramp_z)
-    box_idx = torch.where(over_box, 1.0, 0.0).argmax(-1)
-    support = torch.where(can_top & over_box.any(-1), box_idx, torch.full_like(box_idx, -1))
+    lx, ly = to_local_xy(ax[:, None], ay[:, None], ox, oy, ocos, osin)           # [A, O, N]
+    gap = norm_xy((lx.abs() - ohx).clamp(min=0.0), (ly.abs() - ohy).clamp(min=0.0))
+    over = (gap <= SUPPORT_MARGIN) & obj_present
+    over_box = over & ~is_ramp
+    dist = segment_distance_xy(ax[:, None], ay[:, None], w["ax"], w["ay"], w["bx"], w["by"])
+    over_wall = (dist <= c.half_wall + SUPPORT_MARGIN).any(1)
+    slope, in_strip = _ramp_slope(lx, ly, c)
+    reach = az + CLIMB_TOLERANCE
+    on_ramp = in_strip & is_ramp & obj_present & (slope <= reach[:, None])
+    ramp_z = torch.where(on_ramp, slope, torch.zeros_like(slope)).amax(1).clamp(max=c.top)
+    on_box = over_box.any(1)
+    can_top = (on_box | over_wall) & (c.top <= reach)
+    new_z = torch.where(can_top, torch.full_like(az, c.top), ramp_z)
+    box_idx = over_box.to(ax.dtype).argmax(1)                 # the first box under the agent
+    support = torch.where(can_top & on_box, box_idx, torch.full_like(box_idx, -1))
     return new_z, support
 
 
-def held_pose(holder_pos: Tensor, holder_yaw: Tensor, offset: Tensor, rel_yaw: Tensor
-              ) -> tuple[Tensor, Tensor]:
-    """Pose of held objects given their holders' poses (all [N, O, ...])."""
-    pos = holder_pos + rotate(offset, torch.cos(holder_yaw), torch.sin(holder_yaw))
-    return pos, holder_yaw + rel_yaw
+def held_pose(holder_x: Tensor, holder_y: Tensor, holder_yaw: Tensor, off_x: Tensor,
+              off_y: Tensor, rel_yaw: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Pose (x, y, yaw) of held objects given their holders' poses (all [O, N])."""
+    rx, ry = rotate_xy(off_x, off_y, torch.cos(holder_yaw), torch.sin(holder_yaw))
+    return holder_x + rx, holder_y + ry, holder_yaw + rel_yaw

@@ -1,5 +1,9 @@
 """Sensors: vision cone with line of sight, lidar, and the packing of obs_0..obs_3 and the
-critic state in the contract's column order (hideseek.contract)."""
+critic state in the contract's column order (hideseek.contract).
+
+Vision and lidar work on the core layout (``hideseek.sim.state``); packing reads a public-layout
+``SimState`` (views of the core tensors in the step), because the packed rows are arena first
+and the same functions check the C# packing (tests/test_unity_parity.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +14,8 @@ import torch
 from torch import Tensor
 
 from ..contract import WorldConfig
-from .geometry import box_edges, segments_intersect
-from .state import PARK_DISTANCE, SimState
+from .geometry import box_corners_xy, norm_xy, segments_intersect_xy, to_local_xy
+from .state import PARK_DISTANCE, Core, SimState
 
 
 @dataclass(frozen=True)
@@ -57,68 +61,85 @@ class SensorConstants:
                 torch.zeros(4 * o, device=device)]))
 
 
-def occluders(s: SimState) -> tuple[Tensor, Tensor]:
-    """All segments that block sight and lidar: walls, then 4 edges per object. [N, S, 2] each."""
-    ea, eb = box_edges(s.obj_pos, torch.cos(s.obj_yaw), torch.sin(s.obj_yaw), s.obj_half)                      # [N, O, 4, 2]
-    n = ea.shape[0]
-    return (torch.cat([s.wall_a, ea.reshape(n, -1, 2)], 1),
-            torch.cat([s.wall_b, eb.reshape(n, -1, 2)], 1))
+def occluders(core: Core) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """All segments that block sight and lidar: walls, then the 4 edges of each object in turn.
+    Start and end x, y [S, N] each (core layout)."""
+    wa, wb = core["wall_a"], core["wall_b"]
+    op, yaw, half = core["obj_pos"], core["obj_yaw"], core["obj_half"]
+    cx, cy = box_corners_xy(op[0], op[1], torch.cos(yaw), torch.sin(yaw), half[0], half[1])
+    n = yaw.shape[-1]
+
+    def edges(corners: Tensor) -> tuple[Tensor, Tensor]:
+        # [4, O, N] corners -> object-major [4 O, N] edge starts and ends (corner k -> k+1).
+        return (corners.transpose(0, 1).reshape(-1, n),
+                corners.roll(-1, 0).transpose(0, 1).reshape(-1, n))
+
+    (sx, ex), (sy, ey) = edges(cx), edges(cy)
+    return (torch.cat([wa[0], sx]), torch.cat([wa[1], sy]),
+            torch.cat([wb[0], ex]), torch.cat([wb[1], ey]))
 
 
-def visibility(s: SimState, c: SensorConstants, seg_a: Tensor, seg_b: Tensor
+def visibility(core: Core, c: SensorConstants, seg: tuple[Tensor, Tensor, Tensor, Tensor]
                ) -> tuple[Tensor, Tensor]:
-    """Who sees what: agents [N, A, A] and objects [N, A, O] (viewer first).
+    """Who sees what: agents [A, A, N] and objects [A, O, N] (viewer first, core layout).
 
     A target is seen when its centre is inside the viewer's cone and the sight line crosses no
     wall or object edge (the target's own edges excepted). A viewer standing on top sees over
     everything, since every occluder is at most as tall as the top height."""
-    targets = torch.cat([s.agent_pos, s.obj_pos], 1)                          # [N, T, 2]
-    eye = s.agent_pos[:, :, None]                                              # [N, A, 1, 2]
-    d = targets[:, None] - eye                                                 # [N, A, T, 2]
-    heading = torch.stack([torch.cos(s.agent_yaw), torch.sin(s.agent_yaw)], -1)[:, :, None]
-    dist = d.norm(dim=-1)
-    in_cone = (d * heading).sum(-1) >= c.cos_half_cone * dist
-    crosses = segments_intersect(eye[..., None, :], targets[:, None, :, None],
-                                 seg_a[:, None, None], seg_b[:, None, None])  # [N, A, T, S]
-    blocked = (crosses & ~c.own_edges).any(-1) & (s.agent_z < c.top - 1e-3)[..., None]
-    present = torch.cat([s.agent_present, s.obj_present], 1)[:, None]
-    seen = in_cone & ~blocked & present & s.agent_present[..., None] & (dist > 1e-6)
-    a = s.agent_pos.shape[1]
-    return seen[..., :a], seen[..., a:]
+    ap, op = core["agent_pos"], core["obj_pos"]
+    tx, ty = torch.cat([ap[0], op[0]])[None], torch.cat([ap[1], op[1]])[None]   # [1, T, N]
+    ex, ey = ap[0][:, None], ap[1][:, None]                                      # [A, 1, N]
+    yaw = core["agent_yaw"][:, None]
+    dx, dy = tx - ex, ty - ey
+    dist = norm_xy(dx, dy)
+    in_cone = dx * torch.cos(yaw) + dy * torch.sin(yaw) >= c.cos_half_cone * dist
+    crosses = segments_intersect_xy(ex[..., None, :], ey[..., None, :], tx[..., None, :],
+                                    ty[..., None, :], *(v[None, None] for v in seg))  # [A,T,S,N]
+    viewer_low = core["agent_z"] < c.top - 1e-3
+    blocked = (crosses & ~c.own_edges[..., None]).any(2) & viewer_low[:, None]
+    present = torch.cat([core["agent_present"], core["obj_present"]])[None]
+    seen = in_cone & ~blocked & present & core["agent_present"][:, None] & (dist > 1e-6)
+    a = ap.shape[1]
+    return seen[:, :a], seen[:, a:]
 
 
-def lidar(s: SimState, c: SensorConstants, seg_a: Tensor, seg_b: Tensor) -> Tensor:
-    """Distance / range along each ray [N, A, R]; 1.0 = nothing within range.
+def lidar(core: Core, c: SensorConstants, seg: tuple[Tensor, Tensor, Tensor, Tensor]) -> Tensor:
+    """Distance / range along each ray [A, R, N]; 1.0 = nothing within range.
 
-    Segments are moved into each agent's frame once ([N, A, S]); the rays then have constant
-    directions, so the [N, A, R, S] work is a handful of multiply-adds that fuse well."""
-    cos, sin = torch.cos(s.agent_yaw)[..., None], torch.sin(s.agent_yaw)[..., None]
-    rel_a = seg_a[:, None] - s.agent_pos[:, :, None]                          # [N, A, S, 2]
-    rel_b = seg_b[:, None] - s.agent_pos[:, :, None]
-    ax = rel_a[..., 0] * cos + rel_a[..., 1] * sin
-    ay = rel_a[..., 1] * cos - rel_a[..., 0] * sin
-    ex = rel_b[..., 0] * cos + rel_b[..., 1] * sin - ax
-    ey = rel_b[..., 1] * cos - rel_b[..., 0] * sin - ay
-    t_num = (ax * ey - ay * ex)[:, :, None]                                    # [N, A, 1, S]
-    face = (c.seg_half_thickness * torch.sqrt(ex * ex + ey * ey))[:, :, None]
-    ax, ay, ex, ey = (v[:, :, None] for v in (ax, ay, ex, ey))
-    rc, rs = c.ray_cos[:, None], c.ray_sin[:, None]                            # [R, 1]
-    den = rc * ey - rs * ex                                                    # [N, A, R, S]
-    inv = 1.0 / torch.where(den.abs() > 1e-9, den, torch.full_like(den, 1e-9))
+    Segments are moved into each agent's frame once ([A, S, N]); the rays then have constant
+    directions, so the [A, R, S, N] work is a handful of multiply-adds that fuse well."""
+    ap, yaw = core["agent_pos"], core["agent_yaw"]
+    cos, sin = torch.cos(yaw)[:, None], torch.sin(yaw)[:, None]                 # [A, 1, N]
+    px, py = ap[0][:, None], ap[1][:, None]
+    ax, ay = to_local_xy(seg[0][None], seg[1][None], px, py, cos, sin)          # [A, S, N]
+    bx, by = to_local_xy(seg[2][None], seg[3][None], px, py, cos, sin)
+    ex, ey = bx - ax, by - ay
+    t_num = (ax * ey - ay * ex)[:, None]                                        # [A, 1, S, N]
+    face = (c.seg_half_thickness[:, None] * norm_xy(ex, ey))[:, None]
+    ax, ay, ex, ey = (v[:, None] for v in (ax, ay, ex, ey))
+    rc, rs = c.ray_cos[:, None, None], c.ray_sin[:, None, None]                 # [R, 1, 1]
+    den = rc * ey - rs * ex                                                     # [A, R, S, N]
+    ok = den.abs() > 1e-9
+    inv = 1.0 / torch.where(ok, den, torch.full_like(den, 1e-9))
     # Hit point on the centre line at t; the face the ray meets first is `face/|sin|` earlier.
     t = t_num * inv - face * inv.abs()
     u = (ax * rs - ay * rc) * inv
-    hit = (den.abs() > 1e-9) & (t >= 0) & (u >= 0) & (u <= 1)
-    dist = torch.where(hit, t, torch.full_like(t, c.lidar_range)).amin(-1)
+    hit = ok & (t >= 0) & (u >= 0) & (u <= 1)
+    dist = torch.where(hit, t, torch.full_like(t, c.lidar_range)).amin(2)
     return dist.clamp(max=c.lidar_range) / c.lidar_range
 
 
+def phase_of(t: Tensor, c: SensorConstants) -> tuple[Tensor, Tensor, Tensor]:
+    """(in prep [N] bool, prep fraction left [N], episode fraction left [N]) at step t [N]."""
+    tf = t.to(torch.float32)
+    in_prep = t < c.prep_steps
+    prep_left = ((c.prep_steps - tf) / max(c.prep_steps, 1)).clamp(min=0.0)
+    return in_prep, prep_left, (c.horizon - tf) / c.horizon
+
+
 def phase(s: SimState, c: SensorConstants) -> tuple[Tensor, Tensor, Tensor]:
-    """(in prep [N] bool, prep fraction left [N], episode fraction left [N])."""
-    t = s.t.to(torch.float32)
-    in_prep = s.t < c.prep_steps
-    prep_left = ((c.prep_steps - t) / max(c.prep_steps, 1)).clamp(min=0.0)
-    return in_prep, prep_left, (c.horizon - t) / c.horizon
+    """:func:`phase_of` for a public-layout state."""
+    return phase_of(s.t, c)
 
 
 def _object_rows(s: SimState) -> dict[str, Tensor]:

@@ -3,6 +3,14 @@
 Boxes and ramps share one "object" array (boxes first, then ramps) so that collisions, grabbing
 and locking are written once. Absent entities are parked far outside the arena, so geometry
 kernels need no masks; observation, vision and reward code use the ``*_present`` masks.
+
+Two layouts of the same fields: ``SimState`` is the public one, arena first ([N, A, 2] ...), as
+checkpoints, tests and the Unity parity code read it. The step works on the *core* layout, the
+same tensors with their dimensions reversed ([2, A, N] ...), so that every field is a set of
+contiguous per-arena rows: x and y are separate [A, N] planes, the arena index is the fastest
+dimension, and every kernel is an elementwise loop over arenas that the compiler vectorises
+(and that coalesces on a GPU). ``TwinSim.state`` hands out views of the core tensors, so
+editing it in place edits the simulator.
 """
 
 from __future__ import annotations
@@ -56,9 +64,30 @@ class SimState:
     doors_blocked_prep: Tensor  # [N] float
 
     def tensors(self) -> dict[str, Tensor]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        """Every field as a contiguous tensor, arena first (what checkpoints store)."""
+        return {f.name: getattr(self, f.name).contiguous() for f in fields(self)}
 
-    def assign(self, arenas: Tensor, other: "SimState") -> None:
-        """Copy rows ``arenas`` (int64 index) of ``other`` (a state for just those arenas)."""
-        for f in fields(self):
-            getattr(self, f.name)[arenas] = getattr(other, f.name)
+
+Core = dict[str, Tensor]   # SimState's fields in the core layout (dimensions reversed)
+
+
+def flip(t: Tensor) -> Tensor:
+    """The same tensor with its dimensions reversed (a view): public <-> core layout."""
+    return t.permute(*range(t.dim() - 1, -1, -1))
+
+
+def to_core(s: SimState) -> Core:
+    """Copy a public-layout state into contiguous core-layout tensors."""
+    return {f.name: flip(getattr(s, f.name)).contiguous() for f in fields(s)}
+
+
+def from_core(core: Core) -> SimState:
+    """A public-layout SimState whose fields are views of ``core`` (edits write through)."""
+    return SimState(**{name: flip(t) for name, t in core.items()})
+
+
+def core_assign(core: Core, arenas: Tensor, fresh: Core) -> None:
+    """Overwrite arenas ``arenas`` (int64 index) of ``core`` in place with ``fresh``, a core
+    state holding just those arenas."""
+    for name, t in core.items():
+        t.index_copy_(t.dim() - 1, arenas, fresh[name])

@@ -1,9 +1,12 @@
 """TwinSim: N hide-and-seek arenas stepped at once on one torch device.
 
-The hot path (``_step_core``) is a pure function of tensors with no Python loop over arenas or
-entities and no host<->device transfer, so it runs unchanged on CPU and CUDA and can be fused by
-``torch.compile``. Episodes end only at the horizon, so the host knows from a step counter of its
-own when arenas must be reset -- auto-reset needs no device sync.
+The hot path (``_step_core``) is one pure function of core-layout tensors (``hideseek.sim.state``)
+with no Python loop over arenas, no data-dependent control flow and no host<->device transfer,
+so it runs unchanged on CPU and CUDA, and ``torch.compile`` fuses it into a few loops over the
+arenas (vectorised on CPU; replayed as a CUDA graph on a GPU). Wall geometry is static within
+an episode and is computed when episodes start, not per step. Episodes end only at the horizon,
+so the host knows from a step counter of its own when arenas must be reset -- auto-reset needs
+no device sync.
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ from torch import Tensor
 
 from ..contract import ACTION_BRANCHES, NO_MOVE_BIN, WorldConfig
 from . import layouts
-from .physics import PhysicsConstants, held_pose, solve_contacts, update_heights
+from .physics import PhysicsConstants, Walls, held_pose, solve_contacts, update_heights, wall_geometry
 from .rules import accumulate_stats, apply_grab, apply_lock, episode_stats, rewards
-from .sensors import SensorConstants, global_state, lidar, observe, occluders, phase, visibility
-from .state import SimState
+from .sensors import SensorConstants, global_state, lidar, observe, occluders, phase_of, visibility
+from .state import Core, SimState, core_assign, from_core, to_core
 from .types import AgentObs, StepOutput
+
+CUDA_GRAPH_MODE = "reduce-overhead"   # torch.compile mode that replays the step as a CUDA graph
 
 
 def _seed_tensor(seed: int | Sequence[int], n: int, device: torch.device) -> Tensor:
@@ -32,11 +37,26 @@ def _seed_tensor(seed: int | Sequence[int], n: int, device: torch.device) -> Ten
     return seeds
 
 
+def _compile_mode(compile: bool | str, device: torch.device) -> str | None:
+    """None = eager; otherwise the torch.compile mode: CUDA graphs on a GPU by default."""
+    if compile is False:
+        return None
+    if compile is True:
+        return CUDA_GRAPH_MODE if device.type == "cuda" else "default"
+    if compile not in ("default", CUDA_GRAPH_MODE, "max-autotune-no-cudagraphs"):
+        raise ValueError(f"compile: expected True, False, 'default', '{CUDA_GRAPH_MODE}' or "
+                         f"'max-autotune-no-cudagraphs', got {compile!r}")
+    return compile
+
+
 class TwinSim:
-    """The batched twin. See ``hideseek.sim.types`` for what ``reset``/``step`` return."""
+    """The batched twin. See ``hideseek.sim.types`` for what ``reset``/``step`` return.
+
+    ``compile``: False runs eagerly; True compiles the step with ``torch.compile`` (CUDA-graph
+    mode on a GPU); a string picks the torch.compile mode."""
 
     def __init__(self, world: WorldConfig, num_arenas: int, device: str | torch.device = "cpu",
-                 seed: int | Sequence[int] = 0, compile: bool = False):
+                 seed: int | Sequence[int] = 0, compile: bool | str = False):
         if num_arenas < 1:
             raise ValueError(f"num_arenas: expected >= 1, got {num_arenas}")
         self.world = world
@@ -47,8 +67,10 @@ class TwinSim:
         self._sc = SensorConstants.of(world, self.device)
         lay = self.layout
         masses = [world.box_mass] * lay.max_boxes + [world.ramp_mass] * lay.max_ramps
-        self._obj_inv_mass = 1.0 / torch.tensor(masses, device=self.device).reshape(-1)
-        self._noop = torch.tensor([NO_MOVE_BIN] * 3 + [0, 0], device=self.device)
+        self._obj_inv_mass = (1.0 / torch.tensor(masses, device=self.device)).reshape(-1, 1)
+        self._is_ramp = self._sc.is_ramp[:, None]
+        self._slots = torch.arange(lay.max_agents, device=self.device)[:, None]
+        self._noop = torch.tensor([NO_MOVE_BIN] * 3 + [0, 0], device=self.device)[None, :, None]
         self._branch_hi = torch.tensor([b - 1 for b in ACTION_BRANCHES], device=self.device)
         full = torch.ones(sum(ACTION_BRANCHES), dtype=torch.bool, device=self.device)
         frozen = torch.zeros_like(full)
@@ -59,50 +81,85 @@ class TwinSim:
         self._mask_full, self._mask_frozen = full, frozen
         # Compiled once per batch size; the reset-time observation is compiled too because
         # it runs for the whole batch whenever any arena starts a new episode.
-        self._step_fn = torch.compile(self._step_core, dynamic=False) if compile else self._step_core
-        self._observe_fn = torch.compile(self._observe, dynamic=False) if compile else self._observe
-        self.state: SimState
+        self._mode = _compile_mode(compile, self.device)
+        if self._mode is None:
+            self._step_fn, self._observe_fn = self._step_core, self._observe
+        else:
+            self._step_fn = torch.compile(self._step_core, dynamic=False, mode=self._mode)
+            self._observe_fn = torch.compile(self._observe, dynamic=False, mode=self._mode)
+        self._core: Core
+        self._walls: Walls
         self._t_host = np.zeros(num_arenas, dtype=np.int64)
         self.reset(seed)
+
+    # ------------------------------------------------------------------ state
+    @property
+    def state(self) -> SimState:
+        """The state, arena first. Its tensors are views of the simulator's own: editing them
+        in place edits the simulator (call :meth:`observe` afterwards)."""
+        return from_core(self._core)
+
+    @state.setter
+    def state(self, value: SimState) -> None:
+        self._set_core(to_core(value))
+
+    def _set_core(self, core: Core) -> None:
+        self._core = core
+        self._walls = wall_geometry(core["wall_a"], core["wall_b"], self._pc)
+
+    def _run(self, fn, *args):
+        """Call a (possibly compiled) function; CUDA-graph outputs are copied out, since the
+        next replay overwrites the graph's own buffers."""
+        if self._mode != CUDA_GRAPH_MODE:
+            return fn(*args)
+        torch.compiler.cudagraph_mark_step_begin()
+        return torch.utils._pytree.tree_map(
+            lambda x: x.clone() if isinstance(x, Tensor) else x, fn(*args))
 
     # ------------------------------------------------------------------ reset / observe
     def reset(self, seed: int | Sequence[int] | None = None) -> AgentObs:
         """Start a new episode in every arena. ``seed``: arena k gets ``seed + k`` (or the k-th
         of a list); None continues each arena's seed with its next episode."""
         n = self.num_arenas
-        if seed is None and hasattr(self, "state"):
-            seeds, episodes = self.state.seed, self.state.episode + 1
+        if seed is None and hasattr(self, "_core"):
+            seeds, episodes = self._core["seed"], self._core["episode"] + 1
         else:
             seeds = _seed_tensor(0 if seed is None else seed, n, self.device)
             episodes = torch.zeros(n, dtype=torch.int64, device=self.device)
-        self.state = layouts.generate(self.world, seeds, episodes)
+        self._set_core(to_core(layouts.generate(self.world, seeds, episodes)))
         self._t_host[:] = 0
-        self._obs, _, self._seen_objs = self._observe_fn(self.state)
+        self._obs, _, self._seen_objs = self._run(self._observe_fn, self._core)
         return self._obs
 
     def observe(self) -> AgentObs:
-        """Recompute observations from ``self.state`` (after editing it by hand, e.g. in tests)."""
-        self._obs, _, self._seen_objs = self._observe(self.state)
-        self._t_host[:] = self.state.t.cpu().numpy()
+        """Recompute observations from the state (after editing it by hand, e.g. in tests)."""
+        self._set_core(self._core)
+        self._obs, _, self._seen_objs = self._observe(self._core)
+        self._t_host[:] = self._core["t"].cpu().numpy()
         return self._obs
 
     @property
     def obs(self) -> AgentObs:
         return self._obs
 
-    def _observe(self, s: SimState) -> tuple[AgentObs, Tensor, Tensor]:
-        """Observations, and who sees which agents [N, A, A] and objects [N, A, O]."""
-        seg_a, seg_b = occluders(s)
-        seen_agents, seen_objs = visibility(s, self._sc, seg_a, seg_b)
-        obs = self._pack(s, seen_agents, seen_objs, lidar(s, self._sc, seg_a, seg_b))
+    def _observe(self, core: Core) -> tuple[AgentObs, Tensor, Tensor]:
+        """Observations, and who sees which agents [A, A, N] and objects [A, O, N]."""
+        seg = occluders(core)
+        seen_agents, seen_objs = visibility(core, self._sc, seg)
+        lidar_frac = lidar(core, self._sc, seg)
+        arena_first = lambda t: t.permute(2, 0, 1)  # noqa: E731
+        obs = self._pack(from_core(core), arena_first(seen_agents), arena_first(seen_objs),
+                         arena_first(lidar_frac))
         return obs, seen_agents, seen_objs
 
     def _pack(self, s: SimState, seen_agents: Tensor, seen_objs: Tensor, lidar_frac: Tensor
               ) -> AgentObs:
         obs_0, obs_1, obs_2, obs_3, frozen = observe(s, self._sc, seen_agents, seen_objs, lidar_frac)
         mask = torch.where(frozen[..., None], self._mask_frozen, self._mask_full)
-        return AgentObs(obs_0, obs_1, obs_2, obs_3, mask, global_state(s, self._sc, obs_0),
-                        s.agent_present.clone())
+        obs = AgentObs(obs_0, obs_1, obs_2, obs_3, mask, global_state(s, self._sc, obs_0),
+                       s.agent_present)
+        # Own, contiguous, arena-first tensors whatever layout the packing read.
+        return obs.map(lambda t: t.clone(memory_format=torch.contiguous_format))
 
     # ------------------------------------------------------------------ step
     def step(self, actions: Tensor) -> StepOutput:
@@ -114,9 +171,9 @@ class TwinSim:
         if actions.dtype.is_floating_point or actions.dtype == torch.bool:
             raise ValueError(f"actions: expected an integer tensor, got {actions.dtype}")
         actions = torch.minimum(actions.to(self.device, torch.int64).clamp(min=0), self._branch_hi)
-        tensors, obs, reward, hidden, seen_objs = self._step_fn(
-            self.state.tensors(), actions, self._seen_objs)
-        self.state = SimState(**tensors)
+        core, obs, reward, hidden, seen_objs = self._run(
+            self._step_fn, self._core, self._walls, actions, self._seen_objs)
+        self._core = core
         self._obs, self._seen_objs = obs, seen_objs
         self._t_host += 1
         done = self._t_host >= self.world.horizon
@@ -124,76 +181,97 @@ class TwinSim:
             return StepOutput(obs, reward, torch.zeros(self.num_arenas, dtype=torch.bool,
                                                         device=self.device),
                               hidden, None, None)
-        # Cloned: the reset below overwrites the accumulators in place.
-        stats = {k: v.clone() for k, v in episode_stats(self.state, self.world, self._sc).items()}
-        idx = torch.as_tensor(np.flatnonzero(done), device=self.device)
-        fresh = layouts.generate(self.world, self.state.seed[idx], self.state.episode[idx] + 1)
-        self.state.assign(idx, fresh)
+        # Cloned: the reset below overwrites the accumulators.
+        stats = {k: v.clone() for k, v in episode_stats(core, self.world, self._sc).items()}
+        seeds, episodes = core["seed"], core["episode"] + 1
+        if done.all():
+            self._set_core(to_core(layouts.generate(self.world, seeds, episodes)))
+        else:
+            idx = torch.as_tensor(np.flatnonzero(done), device=self.device)
+            fresh = to_core(layouts.generate(self.world, seeds[idx], episodes[idx]))
+            # The step's outputs may alias its inputs: copy before writing in place.
+            self._core = {k: v.clone() for k, v in core.items()}
+            core_assign(self._core, idx, fresh)
+            self._set_core(self._core)
         self._t_host[done] = 0
-        self._obs, _, self._seen_objs = self._observe_fn(self.state)
+        self._obs, _, self._seen_objs = self._run(self._observe_fn, self._core)
         truncated = torch.as_tensor(done, device=self.device)
         return StepOutput(self._obs, reward, truncated, hidden, obs, stats)
 
-    def _step_core(self, tensors: dict[str, Tensor], actions: Tensor, seen_objs: Tensor):
+    def _step_core(self, core: Core, walls: Walls, actions: Tensor, seen_objs: Tensor):
+        """One step of every arena: the new core state, observations, reward [N, A], hidden [N]
+        and who sees which object [A, O, N]. Pure: ``core`` itself is not modified."""
         world, pc, sc = self.world, self._pc, self._sc
-        s = SimState(**tensors)
-        in_prep, _, _ = phase(s, sc)
-        frozen = (in_prep[:, None] & ~sc.is_hider[None, :]) | ~s.agent_present
-        act = torch.where(frozen[..., None], self._noop, actions)
-        force = (act[..., :2] - NO_MOVE_BIN).float() * (world.max_force / NO_MOVE_BIN)
-        torque = (act[..., 2] - NO_MOVE_BIN).float() * (world.max_torque / NO_MOVE_BIN)
+        core = dict(core)
+        in_prep, _, _ = phase_of(core["t"], sc)
+        present = core["agent_present"]
+        frozen = (in_prep & ~sc.is_hider[:, None]) | ~present                     # [A, N]
+        act = torch.where(frozen[:, None], self._noop, actions.permute(1, 2, 0))  # [A, 5, N]
+        force_x = (act[:, 0] - NO_MOVE_BIN).float() * (world.max_force / NO_MOVE_BIN)
+        force_y = (act[:, 1] - NO_MOVE_BIN).float() * (world.max_force / NO_MOVE_BIN)
+        torque = (act[:, 2] - NO_MOVE_BIN).float() * (world.max_torque / NO_MOVE_BIN)
 
         # Grab and lock act on what the agent saw at its last observation.
-        new_grabs = apply_grab(s, act[..., 3], seen_objs, world)
-        apply_lock(s, act[..., 4], seen_objs, world, sc)
+        new_grabs = apply_grab(core, act[:, 3], seen_objs, world)
+        apply_lock(core, act[:, 4], seen_objs, world, sc)
 
         # Integrate velocities with implicit friction, then predict positions.
         dt = pc.dt
-        agent_vel = (s.agent_vel + force * (dt / world.agent_mass)) / (1 + world.agent_friction * dt)
-        angvel = (s.agent_angvel + torque * dt) / (1 + world.agent_angular_friction * dt)
-        yaw = torch.remainder(s.agent_yaw + angvel * dt + torch.pi, 2 * torch.pi) - torch.pi
-        agent_pred = s.agent_pos + agent_vel * dt
-        locked = s.obj_locked_team >= 0
-        obj_vel = s.obj_vel / (1 + world.object_friction * dt)
-        obj_pred = s.obj_pos + obj_vel * dt
-        held = s.obj_held_by >= 0
-        holder = s.obj_held_by.clamp(min=0)
-        hold_pos, hold_yaw = held_pose(agent_pred.gather(1, holder[..., None].expand(-1, -1, 2)),
-                                       yaw.gather(1, holder), s.obj_hold_offset, s.obj_hold_yaw)
-        obj_pred = torch.where(held[..., None], hold_pos, obj_pred)
-        obj_yaw = torch.where(held, hold_yaw, s.obj_yaw)
-        obj_pred = torch.where(locked[..., None], s.obj_pos, obj_pred)
-        inv_mass = torch.where(locked | ~s.obj_present, torch.zeros_like(obj_yaw),
-                               self._obj_inv_mass.expand_as(obj_yaw))
+        pos, vel = core["agent_pos"], core["agent_vel"]
+        damp = 1 + world.agent_friction * dt
+        vx = (vel[0] + force_x * (dt / world.agent_mass)) / damp
+        vy = (vel[1] + force_y * (dt / world.agent_mass)) / damp
+        angvel = (core["agent_angvel"] + torque * dt) / (1 + world.agent_angular_friction * dt)
+        yaw = torch.remainder(core["agent_yaw"] + angvel * dt + torch.pi, 2 * torch.pi) - torch.pi
+        ax, ay = pos[0] + vx * dt, pos[1] + vy * dt
+        obj_pos, obj_vel, half = core["obj_pos"], core["obj_vel"], core["obj_half"]
+        held_by, locked_team = core["obj_held_by"], core["obj_locked_team"]
+        locked = locked_team >= 0
+        obj_damp = 1 + world.object_friction * dt
+        ox, oy = obj_pos[0] + obj_vel[0] / obj_damp * dt, obj_pos[1] + obj_vel[1] / obj_damp * dt
+        held = held_by >= 0
+        holder = held_by.clamp(min=0)
+        offset = core["obj_hold_offset"]
+        hx, hy, hyaw = held_pose(ax.gather(0, holder), ay.gather(0, holder), yaw.gather(0, holder),
+                                 offset[0], offset[1], core["obj_hold_yaw"])
+        ox = torch.where(locked, obj_pos[0], torch.where(held, hx, ox))
+        oy = torch.where(locked, obj_pos[1], torch.where(held, hy, oy))
+        obj_yaw = torch.where(held, hyaw, core["obj_yaw"])
+        inv_mass = torch.where(locked | ~core["obj_present"], 0.0, self._obj_inv_mass)
+        ocos, osin = torch.cos(obj_yaw), torch.sin(obj_yaw)
 
-        agent_pred, obj_pred = solve_contacts(
-            agent_pred, s.agent_z, s.agent_present, obj_pred, obj_yaw, s.obj_half, inv_mass,
-            s.obj_held_by, sc.is_ramp, s.wall_a, s.wall_b, s.agent_pos, s.obj_pos,
+        ax, ay, ox, oy = solve_contacts(
+            ax, ay, core["agent_z"], present, ox, oy, ocos, osin, half[0], half[1], inv_mass,
+            held_by, self._is_ramp, walls, (pos[0], pos[1]), (obj_pos[0], obj_pos[1]),
             pc, world.physics_iterations)
-        # Agents standing on a box ride along with it ("box surfing").
-        # The ride is not the agent's own velocity, or it would keep it after stepping off.
-        support = s.agent_support
-        obj_move = obj_pred - s.obj_pos
-        carry = obj_move.gather(1, support.clamp(min=0)[..., None].expand(-1, -1, 2)) \
-            * (support >= 0)[..., None]
-        s.agent_vel = (agent_pred - s.agent_pos) / dt
-        agent_pred = agent_pred + carry
-        agent_z, support = update_heights(agent_pred, s.agent_z, obj_pred, obj_yaw, s.obj_half,
-                                          s.obj_present, sc.is_ramp, s.wall_a, s.wall_b, pc)
+        # Agents standing on a box ride along with it ("box surfing") -- unless they are the
+        # ones moving it: a box an agent holds already follows that agent. The ride is not the
+        # agent's own velocity, or it would keep it after stepping off.
+        support = core["agent_support"]
+        on = support.clamp(min=0)
+        move_x, move_y = ox - obj_pos[0], oy - obj_pos[1]
+        rides = ((support >= 0) & (held_by.gather(0, on) != self._slots)).to(ax.dtype)
+        core["agent_vel"] = torch.stack([(ax - pos[0]) / dt, (ay - pos[1]) / dt])
+        ax = ax + move_x.gather(0, on) * rides
+        ay = ay + move_y.gather(0, on) * rides
+        agent_z, support = update_heights(ax, ay, core["agent_z"], ox, oy, ocos, osin, half[0],
+                                          half[1], core["obj_present"], self._is_ramp, walls, pc)
 
-        s.agent_pos, s.agent_z, s.agent_support = agent_pred, agent_z, support
-        s.agent_yaw, s.agent_angvel = yaw, angvel
-        s.obj_vel = obj_move / dt * (~locked)[..., None]
-        s.obj_pos, s.obj_yaw = obj_pred, obj_yaw
-        s.t = s.t + 1
+        core["agent_pos"] = torch.stack([ax, ay])
+        core["agent_z"], core["agent_support"] = agent_z, support
+        core["agent_yaw"], core["agent_angvel"] = yaw, angvel
+        moving = (~locked).to(ox.dtype) / dt
+        core["obj_vel"] = torch.stack([move_x * moving, move_y * moving])
+        core["obj_pos"], core["obj_yaw"] = torch.stack([ox, oy]), obj_yaw
+        core["t"] = core["t"] + 1
 
-        obs, seen_agents, seen_objs = self._observe(s)
-        reward, hidden = rewards(s, seen_agents, in_prep, sc, world)
-        accumulate_stats(s, reward, hidden, in_prep, new_grabs, world, sc)
-        return s.tensors(), obs, reward, hidden, seen_objs
+        obs, seen_agents, seen_objs = self._observe(core)
+        reward, hidden = rewards(core, seen_agents, in_prep, sc, world)
+        accumulate_stats(core, reward, hidden, in_prep, new_grabs, world, sc)
+        return core, obs, reward.t().contiguous(), hidden, seen_objs
 
     # ------------------------------------------------------------------ render
     def render(self, arena: int = 0, size: int = 400) -> np.ndarray:
         """Top-down RGB picture [size, size, 3] uint8 of one arena."""
         from .render import render_arena
-        return render_arena(self.state, self._seen_objs, arena, self.world, size)
+        return render_arena(self.state, self._seen_objs.permute(2, 0, 1), arena, self.world, size)
