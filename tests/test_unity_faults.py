@@ -13,7 +13,7 @@ from hideseek.contract import NO_MOVE_BIN, REPO_ROOT, load_world_config
 from hideseek.envs.unity_vec import UnityVecSim, UnityWorkerError
 
 LAUNCHER = str(REPO_ROOT / "builds" / "twin" / "HideAndSeekTwin.x86_64")
-BASE_PORT = 52300  # this file's port range: 52300-52339
+BASE_PORT = 52300  # this file's port range: 52300-52349
 WORLD = load_world_config("quadrant", {"horizon": 20})
 
 
@@ -37,6 +37,7 @@ def check_dropped_step(sim: UnityVecSim, out, workers: list[int], before) -> Non
     expect = torch.zeros(sim.num_arenas, dtype=torch.bool)
     expect[arenas] = True
     assert torch.equal(sim.dropped, expect)
+    assert out.valid is not None and torch.equal(out.valid, ~expect)  # the unobserved step
     assert torch.equal(out.truncated, expect)  # only the failed workers' episodes ended
     assert not out.reward[arenas].any()
     assert out.episode_stats is None  # no real episode finished at this step
@@ -62,7 +63,7 @@ def test_crash_and_nan_are_restarted(tmp_path):
         assert "injected fault: nan at step 3" in old_logs[1].read_text()
         for _ in range(3):  # the restarted workers run on cleanly
             out = sim.step(noop(sim))
-            assert not sim.dropped.any() and not out.truncated.any()
+            assert not sim.dropped.any() and not out.truncated.any() and out.valid is None
 
 
 def test_hang_and_malformed_data_are_restarted(tmp_path):
@@ -78,6 +79,48 @@ def test_hang_and_malformed_data_are_restarted(tmp_path):
         assert sim.restarts == [1, 1]
         sim.step(noop(sim))
         assert not sim.dropped.any()
+
+
+@pytest.mark.parametrize("kind,worker_id", [("crash", 24), ("hang", 26), ("nan", 28),
+                                            ("garbage", 40)])
+def test_only_the_lost_step_is_invalid_and_the_rest_is_real(tmp_path, kind, worker_id):
+    """Worker 1 fails at the step where every episode ends. Its arenas are invalid for that
+    step; worker 0's arenas are valid and carry exactly what the in-process twin computes
+    (obs, reward, truncation, episode statistics): nothing made up is reported valid."""
+    from hideseek.sim import TwinSim
+
+    horizon = WORLD.horizon
+    per, seed = 2, 4
+    ref = TwinSim(WORLD, per, seed=seed)  # worker 0's arenas: seeds seed, seed + 1
+    with UnityVecSim(LAUNCHER, 2, WORLD, seed=seed, base_port=BASE_PORT,
+                     worker_id_start=worker_id, arenas_per_env=per, timeout_wait=8,
+                     max_restarts=1, log_dir=tmp_path,
+                     additional_args=faults(tmp_path, {1: f"{kind}@{horizon}"})) as sim:
+        torch.testing.assert_close(sim.reset(seed).obs_0[:per], ref.reset(seed).obs_0)
+        gen = torch.Generator().manual_seed(1)
+        for t in range(1, horizon + 2):
+            actions = torch.stack([torch.randint(0, b, (2 * per, sim.layout.max_agents),
+                                                 generator=gen)
+                                   for b in sim.layout.action_branches], -1)
+            out, want = sim.step(actions), ref.step(actions[:per])
+            healthy = slice(0, per)
+            torch.testing.assert_close(out.obs.obs_0[healthy], want.obs.obs_0, atol=1e-6, rtol=0)
+            torch.testing.assert_close(out.reward[healthy], want.reward, atol=1e-6, rtol=0)
+            assert torch.equal(out.truncated[healthy], want.truncated)
+            if t != horizon:
+                assert out.valid is None, t
+                continue
+            assert sim.restarts == [0, 1]
+            assert out.valid.tolist() == [True] * per + [False] * per
+            assert out.truncated.all()  # worker 0: the horizon; worker 1: the dropped episode
+            # Statistics are worker 0's real ones; the invalid arenas hold a finite 0.
+            for name, value in want.episode_stats.items():
+                torch.testing.assert_close(out.episode_stats[name][healthy], value.float(),
+                                           atol=1e-5, rtol=0)
+                assert not out.episode_stats[name][per:].any()
+            assert not out.reward[per:].any()
+            assert torch.isfinite(out.final_obs.obs_0).all()
+        assert out.valid is None  # the step after the restart is observed again
 
 
 def test_port_in_use_and_restart_limit(tmp_path):

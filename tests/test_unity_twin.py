@@ -55,7 +55,8 @@ def test_protocol_conversation(tmp_path):
         sc.GlobalStateChannel()
     engine = EngineConfigurationChannel()
     for key, value in sc.world_to_parameters({"horizon": 6, "prep_fraction": 0.5,
-                                              "num_arenas": 2}).items():
+                                              "num_arenas": 2,
+                                              sc.GLOBAL_STATE_REQUEST_KEY: 1}).items():
         params.set_float_parameter(key, value)
     engine.set_configuration_parameters(time_scale=50.0, width=64, height=48)
     env = UnityEnvironment(LAUNCHER, worker_id=0, base_port=BASE_PORT, seed=11, no_graphics=True,

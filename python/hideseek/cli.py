@@ -18,9 +18,7 @@ import sys
 from pathlib import Path
 
 from .config_io import ConfigError
-
-# Read by hideseek.envs.mlagents_compat: where the trainer's gRPC server listens.
-BIND_ADDRESS_ENV = "HIDESEEK_BIND_ADDRESS"
+from .envs.mlagents_compat import BIND_ADDRESS_ENV  # light: imports no mlagents_envs
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                        r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
 

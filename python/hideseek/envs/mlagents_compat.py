@@ -20,6 +20,7 @@ import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import os
 import sys
 import threading
 from pathlib import Path
@@ -190,3 +191,84 @@ def import_mlagents_envs() -> ModuleType:
             f"cannot import mlagents_envs ({exc}); install it with "
             "`pip install --no-deps --ignore-requires-python mlagents-envs==1.1.0` "
             "(scripts/setup.sh does)") from exc
+
+
+# --------------------------------------------------------------------------- where the server listens
+
+# mlagents_envs' RpcCommunicator listens on "[::]:port" (every interface, no authentication), so
+# anyone who can reach the machine could connect as "Unity" and feed the trainer. This project's
+# UnityEnvironment listens on loopback unless asked otherwise (builds on another host).
+BIND_ADDRESS_ENV = "HIDESEEK_BIND_ADDRESS"
+DEFAULT_BIND_ADDRESS = "localhost"  # gRPC binds both 127.0.0.1 and ::1 for "localhost"
+
+_bound_classes: tuple[type, type] | None = None
+
+
+def resolve_bind_address(explicit: str | None = None) -> str:
+    """``explicit``, else $HIDESEEK_BIND_ADDRESS (``hideseek train --bind-address`` sets it),
+    else loopback."""
+    return explicit or os.environ.get(BIND_ADDRESS_ENV) or DEFAULT_BIND_ADDRESS
+
+
+def _host_port(address: str, port: int) -> str:
+    if ":" in address and not address.startswith("["):
+        address = f"[{address}]"  # a bare IPv6 address
+    return f"{address}:{port}"
+
+
+def _classes() -> tuple[type, type]:
+    """(BoundRpcCommunicator, BoundUnityEnvironment), built on first use so that importing this
+    module never imports mlagents_envs (the hook must be installed first)."""
+    global _bound_classes
+    if _bound_classes is not None:
+        return _bound_classes
+    install()
+    from concurrent.futures import ThreadPoolExecutor
+
+    import grpc
+    from mlagents_envs.communicator_objects.unity_to_external_pb2_grpc import (
+        add_UnityToExternalProtoServicer_to_server)
+    from mlagents_envs.environment import UnityEnvironment
+    from mlagents_envs.exception import UnityWorkerInUseException
+    from mlagents_envs.rpc_communicator import (RpcCommunicator,
+                                                UnityToExternalServicerImplementation)
+
+    class BoundRpcCommunicator(RpcCommunicator):
+        """RpcCommunicator.create_server (mlagents-envs 1.1.0) with the listening address as a
+        parameter instead of "[::]"."""
+
+        def __init__(self, worker_id: int, base_port: int, timeout_wait: int, address: str):
+            self.address = address
+            super().__init__(worker_id, base_port, timeout_wait)
+
+        def create_server(self) -> None:
+            self.check_port(self.port)
+            try:
+                self.server = grpc.server(thread_pool=ThreadPoolExecutor(max_workers=10),
+                                          options=(("grpc.so_reuseport", 1),))
+                self.unity_to_external = UnityToExternalServicerImplementation()
+                add_UnityToExternalProtoServicer_to_server(self.unity_to_external, self.server)
+                self.server.add_insecure_port(_host_port(self.address, self.port))
+                self.server.start()
+                self.is_open = True
+            except Exception:
+                raise UnityWorkerInUseException(self.worker_id)
+
+    class BoundUnityEnvironment(UnityEnvironment):
+        """UnityEnvironment whose server listens on ``bind_address`` (default: loopback)."""
+
+        def __init__(self, *args, bind_address: str | None = None, **kwargs):
+            self.bind_address = resolve_bind_address(bind_address)
+            super().__init__(*args, **kwargs)
+
+        def _get_communicator(self, worker_id, base_port, timeout_wait):  # noqa: D102
+            return BoundRpcCommunicator(worker_id, base_port, timeout_wait, self.bind_address)
+
+    _bound_classes = (BoundRpcCommunicator, BoundUnityEnvironment)
+    return _bound_classes
+
+
+def unity_environment(*args, bind_address: str | None = None, **kwargs):
+    """``mlagents_envs.environment.UnityEnvironment(*args, **kwargs)`` listening on
+    :func:`resolve_bind_address` (``bind_address``) instead of every interface."""
+    return _classes()[1](*args, bind_address=bind_address, **kwargs)

@@ -11,7 +11,8 @@ Two sides use this module:
   Stats and global-state messages.
 
 Agreements with the C# project: the global state channel id and payload
-(``int32 arena, int32 step_in_episode, float list``), Stats keys ``HideSeek/<name>`` with AVERAGE
+(``int32 arena, int32 step_in_episode, float list``, sent only while the trainer has set
+``GLOBAL_STATE_REQUEST_KEY`` > 0.5), Stats keys ``HideSeek/<name>`` with AVERAGE
 aggregation, EnvironmentParameters keys = WorldConfig field names (ranges as ``<name>_min`` /
 ``<name>_max``) plus ``num_arenas``.
 """
@@ -50,6 +51,10 @@ NUM_ARENAS_KEY = "num_arenas"
 # integers exactly only below 2**24.
 SEED_KEY = "seed"
 MAX_FLOAT_SEED = 2 ** 24
+# The trainer asks for the critic state with this parameter (> 0.5) before its first reset; a
+# Unity side sends global-state messages only while it is set, so clients that do not listen
+# (mlagents-learn) get none and log no "Unknown side channel data received".
+GLOBAL_STATE_REQUEST_KEY = "hideseek_global_state"
 
 _ENV_PARAM_FLOAT, _ENV_PARAM_SAMPLER = 0, 1
 
@@ -139,12 +144,13 @@ def world_to_parameters(values: Mapping[str, Any]) -> dict[str, float]:
     types_ = _field_types()
     out: dict[str, float] = {}
     for key, value in values.items():
-        if key in (NUM_ARENAS_KEY, SEED_KEY):
+        if key in (NUM_ARENAS_KEY, SEED_KEY, GLOBAL_STATE_REQUEST_KEY):
             out[key] = float(value)
             continue
         if key not in types_:
             raise ConfigError("EnvironmentParameters", key, value,
-                              "a WorldConfig field, num_arenas or seed")
+                              f"a WorldConfig field, {NUM_ARENAS_KEY}, {SEED_KEY} or "
+                              f"{GLOBAL_STATE_REQUEST_KEY}")
         if key == "scenario":
             out[key] = float(_scenario_choices().index(value))
         elif _is_range(types_[key]):

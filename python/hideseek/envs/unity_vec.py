@@ -5,14 +5,21 @@
 of process k. The K processes are stepped concurrently from threads (gRPC and the mlagents Pipe
 release the GIL while waiting).
 
+Steps are decoded by :class:`hideseek.envs.unity_reader.UnityConnection`, the reader
+``UnityParallelEnv`` uses too.
+
 Faults: a worker that exits, hangs past ``timeout_wait``, or sends NaN or malformed data raises
 :class:`UnityWorkerError` naming the worker and its log file. ``step`` restarts it (at most
 ``max_restarts`` times per worker, like ``mlagents-learn --max-lifetime-restarts``) and drops its
-partial episodes: those arenas come back ``truncated`` with the fresh episode's ``obs``, reward 0,
-``final_obs`` = their last good observation, and ``self.dropped[arena] = True`` for that step.
+partial episodes. The step of those arenas was NOT observed, and nothing is made up for it:
+``StepOutput.valid`` is False there (``self.dropped`` True), ``truncated`` is True and ``obs`` is
+the fresh episode's first observation; their reward (0), ``final_obs`` (their last observed one)
+and ``episode_stats`` (0) only keep the tensors finite and must not be learned from or counted.
+``valid`` is None when every arena's step was observed.
+
 ``final_obs.action_mask`` is all True: ML-Agents' TerminalSteps carry no mask (no decision is
-taken on a terminal observation). ``episode_stats`` only ever holds real episode results: arenas without them (dropped, or a build
-that sent none) get the mean of the arenas that have them, and the field is None if none do.
+taken on a terminal observation). ``episode_stats`` holds only real episode results: it is None
+when an observed arena ended without its statistics (a build that sends none), never filled in.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ import logging
 import socket
 import tempfile
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -33,12 +40,11 @@ from ..contract import AGENT_COLUMNS, EPISODE_STATS, ObsLayout, WorldConfig
 from ..sim.types import AgentObs, StepOutput
 from . import mlagents_compat
 from . import side_channels as sc
-from .unity_env import (DEFAULT_TIME_SCALE, TeamIndex, check_behavior_specs, close_at_exit,
-                        make_side_channels, state_present, team_slots)
+from .unity_reader import (DEFAULT_TIME_SCALE, StepBatch, UnityConnection, close_at_exit,
+                           state_present)
 
 mlagents_compat.install()
 
-from mlagents_envs.base_env import ActionTuple  # noqa: E402
 from mlagents_envs.environment import UnityEnvironment  # noqa: E402
 from mlagents_envs.exception import UnityWorkerInUseException  # noqa: E402
 
@@ -60,30 +66,20 @@ class UnityWorkerError(RuntimeError):
 
 @dataclass
 class _Result:
-    """One worker's step, as numpy arrays over its arenas."""
+    """One worker's step: the decoded batch, and which of its arenas were observed."""
 
-    obs: list[np.ndarray]                 # 4 x [n, A, ...]
-    mask: np.ndarray                      # [n, A, M] bool, True = allowed
-    state: np.ndarray                     # [n, S]
-    reward: np.ndarray                    # [n, A]
-    ended: np.ndarray                     # [n] bool
-    final_obs: list[np.ndarray] | None = None
-    final_state: np.ndarray | None = None
-    stats: dict[str, np.ndarray] | None = None  # name -> [n], NaN where unknown
-    dropped: np.ndarray | None = None     # [n] bool
+    batch: StepBatch
+    valid: np.ndarray          # [n] bool
 
 
 @dataclass
 class _Worker:
     index: int                 # position 0..K-1
     worker_id: int = -1
-    env: UnityEnvironment | None = None
+    unity: UnityConnection | None = None
     log_path: Path | None = None
     restarts: int = 0
-    channels: tuple = ()
-    teams: dict[str, TeamIndex] = field(default_factory=dict)
-    decisions: dict = field(default_factory=dict)
-    last: _Result | None = None
+    last: StepBatch | None = None
 
 
 def message_bytes(layout: ObsLayout, arenas: int) -> int:
@@ -109,13 +105,12 @@ def port_is_free(port: int) -> bool:
         s.close()
 
 
-def _shutdown(env: UnityEnvironment | None, grace: float) -> None:
-    """Close ``env`` and kill its process after ``grace`` seconds. UnityEnvironment.close()
-    waits ``timeout_wait`` for a hung player; its own error paths use ``_close(0)`` for that."""
-    if env is None:
+def _shutdown(unity: UnityConnection | None, grace: float) -> None:
+    """Close ``unity`` and kill its process after ``grace`` seconds."""
+    if unity is None:
         return
     try:
-        env._close(grace)
+        unity.close(grace)
     except Exception as exc:  # closing a broken worker must not hide the original error
         log.warning("closing a Unity worker failed: %s", exc)
 
@@ -128,7 +123,8 @@ class UnityVecSim:
                  worker_id_start: int = 0, timeout_wait: int = 60, max_restarts: int = 3,
                  log_dir: str | Path | None = None, arenas_per_env: int = 1,
                  time_scale: float = DEFAULT_TIME_SCALE, device: str | torch.device = "cpu",
-                 no_graphics: bool = True, additional_args: ArgsSpec = None):
+                 no_graphics: bool = True, additional_args: ArgsSpec = None,
+                 bind_address: str | None = None):
         if num_envs < 1 or arenas_per_env < 1:
             raise ValueError(f"num_envs and arenas_per_env: expected >= 1, got {num_envs}, "
                              f"{arenas_per_env}")
@@ -146,6 +142,7 @@ class UnityVecSim:
         self.seed, self.base_port, self.timeout_wait = seed, base_port, timeout_wait
         self.max_restarts, self.time_scale, self.no_graphics = max_restarts, time_scale, no_graphics
         self._additional_args = additional_args
+        self.bind_address = mlagents_compat.resolve_bind_address(bind_address)
         self.log_dir = Path(log_dir) if log_dir is not None else Path(
             tempfile.mkdtemp(prefix="hideseek-unity-"))
         self.log_dir = self.log_dir.resolve()  # UnityEnvironment needs an absolute log folder
@@ -184,16 +181,14 @@ class UnityVecSim:
                 log.warning("port %d (worker id %d) is in use; trying the next worker id",
                             self.base_port + wid, wid)
                 continue
-            params, stats, state, engine = make_side_channels(self.world, self.arenas_per_env,
-                                                              self.time_scale)
             try:
-                env = UnityEnvironment(
-                    file_name=self.file_name, worker_id=wid, base_port=self.base_port,
+                unity = UnityConnection(
+                    self.file_name, self.world, self.arenas_per_env, worker_id=wid,
+                    base_port=self.base_port,
                     seed=self._arena_seed(w, self.seed) if self.seed is not None else 0,
                     no_graphics=self.no_graphics, timeout_wait=self.timeout_wait,
-                    additional_args=self._args(w.index), side_channels=[params, stats, state,
-                                                                         engine],
-                    log_folder=str(self.log_dir), num_areas=self.arenas_per_env)
+                    time_scale=self.time_scale, log_folder=str(self.log_dir),
+                    additional_args=self._args(w.index), bind_address=self.bind_address)
             except UnityWorkerInUseException:  # taken between our check and its bind
                 log.warning("port %d (worker id %d) is in use; trying the next worker id",
                             self.base_port + wid, wid)
@@ -201,10 +196,8 @@ class UnityVecSim:
             except Exception as exc:
                 raise UnityWorkerError(f"failed to start {self.file_name!r}: {exc}", wid,
                                        self.log_dir / f"Player-{wid}.log") from exc
-            w.worker_id, w.env = wid, env
+            w.worker_id, w.unity, w.last = wid, unity, None
             w.log_path = self.log_dir / f"Player-{wid}.log"
-            w.channels = (params, stats, state)
-            w.teams, w.decisions, w.last = {}, {}, None
             return
         raise UnityWorkerError(f"no free port in {self.base_port + self._next_worker_id - MAX_PORT_TRIES}"
                                f"..{self.base_port + self._next_worker_id - 1}; pass another "
@@ -243,102 +236,18 @@ class UnityVecSim:
 
     # ------------------------------------------------------------------ reading
     def _reset_worker(self, w: _Worker, seed: int | None) -> _Result:
-        params, _, _ = w.channels
-        if seed is not None:
-            params.set_float_parameter(sc.SEED_KEY, float(self._arena_seed(w, seed)))
-        w.env.reset()
-        if not w.teams:
-            source = f"Unity worker {w.worker_id}"
-            check_behavior_specs(w.env.behavior_specs, self.layout, source)
-            for behavior, (first, per_team) in team_slots(self.layout).items():
-                decision, _ = w.env.get_steps(behavior)
-                w.teams[behavior] = TeamIndex.build(behavior, decision.agent_id,
-                                                    self.arenas_per_env, first, per_team, source)
-        w.channels[1].get_and_reset_stats()
-        w.last = self._read(w)
-        return w.last
+        w.last = w.unity.reset(None if seed is None else self._arena_seed(w, seed))
+        return _Result(w.last, np.ones(self.arenas_per_env, bool))
 
     def _step_worker(self, w: _Worker, actions: np.ndarray) -> _Result:
-        source = f"Unity worker {w.worker_id}"
-        for behavior, team in w.teams.items():
-            decision = w.decisions[behavior]
-            arena, slot = team.locate(decision.agent_id, source)
-            w.env.set_actions(behavior, ActionTuple(discrete=actions[arena, slot].astype(np.int32)))
-        w.env.step()
-        w.last = self._read(w)
-        return w.last
-
-    def _read(self, w: _Worker) -> _Result:
-        lay, n = self.layout, self.arenas_per_env
-        a, source = lay.max_agents, f"Unity worker {w.worker_id}"
-        obs = [np.zeros((n, a) + s, np.float32) for s in lay.obs_shapes]
-        mask = np.ones((n, a, lay.action_mask_size), bool)
-        reward = np.zeros((n, a), np.float32)
-        seen = np.zeros((n, a), bool)
-        ended = np.zeros(n, bool)
-        final = [np.zeros_like(o) for o in obs]
-        for behavior, team in w.teams.items():
-            decision, terminal = w.env.get_steps(behavior)
-            w.decisions[behavior] = decision
-            ar, sl = team.locate(decision.agent_id, source)
-            for o, d in zip(obs, decision.obs):
-                o[ar, sl] = d
-            if decision.action_mask is not None:
-                mask[ar, sl] = ~np.concatenate(decision.action_mask, axis=1)
-            reward[ar, sl] = decision.reward + decision.group_reward
-            seen[ar, sl] = True
-            if len(terminal):
-                tar, tsl = team.locate(terminal.agent_id, source)
-                for o, d in zip(final, terminal.obs):
-                    o[tar, tsl] = d
-                reward[tar, tsl] = terminal.reward + terminal.group_reward
-                ended[tar] = True
-        if not seen.all():
-            k, s = np.argwhere(~seen)[0]
-            raise sc_error(f"agent slot {s} of arena {k} requested no decision", source)
-        state = np.zeros((n, lay.state_size), np.float32)
-        final_state = state.copy()
-        got = np.zeros(n, bool)
-        for msg in w.channels[2].pop_messages():
-            if not 0 <= msg.arena < n or msg.state.shape != (lay.state_size,):
-                raise sc_error(f"global state for arena {msg.arena} with {msg.state.size} floats "
-                               f"(expected arenas 0..{n - 1}, {lay.state_size} floats)", source)
-            if not got[msg.arena]:
-                final_state[msg.arena] = msg.state  # first message: the ended episode's last
-            state[msg.arena] = msg.state
-            got[msg.arena] = True
-        if not got.all():
-            raise sc_error(f"no global state for arenas {np.flatnonzero(~got).tolist()}", source)
-        if not np.isfinite(state).all() or not np.isfinite(final_state).all():
-            raise sc_error("global state had NaN or infinite values", source)
-        result = _Result(obs, mask, state, reward, ended)
-        if ended.any():
-            for f, o in zip(final, obs):  # final_obs of arenas still running = their obs
-                f[~ended] = o[~ended]
-            result.final_obs, result.final_state = final, final_state
-            result.stats = self._stats(w, ended)
-        return result
-
-    def _stats(self, w: _Worker, ended: np.ndarray) -> dict[str, np.ndarray]:
-        """Unity sends each ended arena's statistics in arena order."""
-        values = sc.episode_stats(w.channels[1].get_and_reset_stats())
-        out = {}
-        ks = np.flatnonzero(ended)
-        for name in EPISODE_STATS:
-            arr = np.full(self.arenas_per_env, np.nan, np.float32)
-            got = values.get(name, [])
-            if len(got) == len(ks):
-                arr[ks] = got
-            elif got:
-                log.warning("Unity worker %d sent %d values of %s for %d ended arenas; ignored",
-                            w.worker_id, len(got), name, len(ks))
-            out[name] = arr
-        return out
+        w.last = w.unity.step(actions)
+        return _Result(w.last, np.ones(self.arenas_per_env, bool))
 
     # ------------------------------------------------------------------ faults
     def _recover(self, w: _Worker, error: UnityWorkerError, seed: int | None) -> _Result:
-        """Restart a failed worker (again if the restart fails) and report its arenas as
-        dropped episodes."""
+        """Restart a failed worker (again if the restart fails). Its arenas' step was not
+        observed: they come back invalid, truncated, with the fresh episodes' first observation;
+        everything else about that step is a finite placeholder (module docstring)."""
         previous = w.last
         while True:
             if w.restarts >= self.max_restarts:
@@ -346,23 +255,22 @@ class UnityVecSim:
                                        error.worker_id, error.log_path) from error
             log.error("%s; restarting (restart %d of %d)", error, w.restarts + 1,
                       self.max_restarts)
-            _shutdown(w.env, 0)
-            w.env = None
+            _shutdown(w.unity, 0)
+            w.unity = None
             w.restarts += 1
             fresh = self._guard(self._restart, w, self.seed if seed is None else seed)
             if not isinstance(fresh, UnityWorkerError):
                 break
             error = fresh
-        fresh.reward = np.zeros_like(fresh.reward)
-        fresh.ended = np.ones(self.arenas_per_env, bool)
-        fresh.dropped = np.ones(self.arenas_per_env, bool)
-        if previous is not None:
-            fresh.final_obs, fresh.final_state = previous.obs, previous.state
-        else:
-            fresh.final_obs, fresh.final_state = fresh.obs, fresh.state
-        fresh.stats = {name: np.full(self.arenas_per_env, np.nan, np.float32)
-                       for name in EPISODE_STATS}
-        return fresh
+        batch = fresh.batch
+        last = previous if previous is not None else batch
+        n = self.arenas_per_env
+        placeholder = StepBatch(
+            obs=batch.obs, mask=batch.mask, state=batch.state,
+            reward=np.zeros_like(batch.reward), ended=np.ones(n, bool),
+            interrupted=np.ones(n, bool), final_obs=last.obs, final_state=last.state,
+            stats={name: np.zeros(n, np.float32) for name in EPISODE_STATS}, other_stats={})
+        return _Result(placeholder, np.zeros(n, bool))
 
     def _restart(self, w: _Worker, seed: int) -> _Result:
         self._launch(w)
@@ -386,7 +294,7 @@ class UnityVecSim:
             raise TypeError("UnityVecSim.reset: seed must be an int or None (per-arena seed "
                             f"lists are not supported through the protocol), got {type(seed)}")
         self._check_open()
-        results = self._run(self._reset_worker, seed, seed=seed)
+        results = [r.batch for r in self._run(self._reset_worker, seed, seed=seed)]
         self.dropped = torch.zeros(self.num_arenas, dtype=torch.bool, device=self.device)
         return self._agent_obs([r.obs for r in results], [r.mask for r in results],
                                [r.state for r in results])
@@ -419,38 +327,38 @@ class UnityVecSim:
                         present)
 
     def _step_output(self, results: list[_Result]) -> StepOutput:
-        obs = self._agent_obs([r.obs for r in results], [r.mask for r in results],
-                              [r.state for r in results])
-        ended = np.concatenate([r.ended for r in results])
-        dropped = np.concatenate([r.dropped if r.dropped is not None
-                                  else np.zeros_like(r.ended) for r in results])
-        self.dropped = torch.from_numpy(dropped).to(self.device)
-        reward = self._tensor([r.reward for r in results])
+        batches = [r.batch for r in results]
+        valid = np.concatenate([r.valid for r in results])
+        self.dropped = torch.from_numpy(~valid).to(self.device)
+        obs = self._agent_obs([b.obs for b in batches], [b.mask for b in batches],
+                              [b.state for b in batches])
+        ended = np.concatenate([b.ended for b in batches])
+        reward = self._tensor([b.reward for b in batches])
         final_obs, stats = None, None
-        final_np = [r.final_obs if r.final_obs is not None else r.obs for r in results]
         if ended.any():
-            final_state = [r.final_state if r.final_state is not None else r.state
-                           for r in results]
-            final_obs = self._agent_obs(final_np, [np.ones_like(r.mask) for r in results],
-                                        final_state)
-            stats = self._merge_stats(results, ended)
-        hidden = torch.from_numpy(hidden_from_obs(np.concatenate([f[1] for f in final_np]),
-                                                  self.layout)).to(self.device)
+            final_obs = self._agent_obs([b.final_obs for b in batches],
+                                        [np.ones_like(b.mask) for b in batches],
+                                        [b.final_state for b in batches])
+            stats = self._merge_stats(batches, ended, valid)
+        hidden = torch.from_numpy(hidden_from_obs(
+            np.concatenate([b.final_obs[1] for b in batches]), self.layout)).to(self.device)
         return StepOutput(obs, reward, torch.from_numpy(ended).to(self.device), hidden,
-                          final_obs, stats)
+                          final_obs, stats,
+                          valid=None if valid.all() else torch.from_numpy(valid).to(self.device))
 
-    def _merge_stats(self, results: list[_Result], ended: np.ndarray
+    def _merge_stats(self, batches: list[StepBatch], ended: np.ndarray, valid: np.ndarray
                      ) -> dict[str, torch.Tensor] | None:
+        """Statistics of the episodes that really ended here, or None if one of them came
+        without (nothing is filled in). Arenas that did not end, or are invalid, hold 0."""
+        n = self.arenas_per_env
         out = {}
         for name in EPISODE_STATS:
-            arr = np.concatenate([r.stats[name] if r.stats is not None
-                                  else np.full(self.arenas_per_env, np.nan, np.float32)
-                                  for r in results])
-            valid = ended & np.isfinite(arr)
-            if not valid.any():
+            arr = np.concatenate([b.stats[name] if b.stats is not None
+                                  else np.full(n, np.nan, np.float32) for b in batches])
+            real = ended & valid
+            if not real.any() or not np.isfinite(arr[real]).all():
                 return None
-            arr = np.where(valid, arr, arr[valid].mean()).astype(np.float32)
-            out[name] = torch.from_numpy(arr).to(self.device)
+            out[name] = torch.from_numpy(np.where(real, arr, 0.0).astype(np.float32)).to(self.device)
         return out
 
     # ------------------------------------------------------------------ misc
@@ -470,11 +378,11 @@ class UnityVecSim:
         if self._closed:
             return
         self._closed = True
-        futures = [self._pool.submit(_shutdown, w.env, 10) for w in self._workers if w.env]
+        futures = [self._pool.submit(_shutdown, w.unity, 10) for w in self._workers if w.unity]
         for f in futures:
             f.result()
         for w in self._workers:
-            w.env = None
+            w.unity = None
         self._pool.shutdown(wait=True)
 
     def __enter__(self) -> "UnityVecSim":
@@ -482,11 +390,6 @@ class UnityVecSim:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def sc_error(message: str, source: str) -> RuntimeError:
-    return RuntimeError(f"{source}: {message}")
-
 
 
 def hidden_from_obs(obs_1: np.ndarray, layout: ObsLayout) -> np.ndarray:

@@ -7,14 +7,17 @@ seekers) and never disabled, so agent ``(arena k, slot a)`` has the fixed id ``k
 one ``SimpleMultiAgentGroup`` per team per arena (group id ``1 + 2k + team``). Every agent
 requests a decision every step. At the horizon each agent of an arena sends a terminal info
 (``done``, ``max_step_reached``) and then, in the same message, the first decision of its next
-episode. Rewards: the team reward is the group reward, the rest (the out-of-bounds penalty) is
-the agent's own reward.
+episode. Rewards: the group reward is the team part of the simulator's own reward rule
+(``hideseek.sim.rules.rewards``), the agent's own reward is the rest (total - group), so the two
+always add up to the twin's reward, for present and absent agents. The critic state goes on the
+global-state channel only while the trainer has set ``GLOBAL_STATE_REQUEST_KEY``.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -53,6 +56,26 @@ class ProtocolError(RuntimeError):
 # (world, num_arenas, device, seed) -> an object with the TwinSim API. Tests and benchmarks may
 # pass their own; the player always uses TwinSim.
 SimFactory = Callable[[WorldConfig, int, str, int], Any]
+
+
+def team_reward(world: WorldConfig, consts: Any, hidden: np.ndarray, t_prev: np.ndarray,
+                present: np.ndarray) -> np.ndarray:
+    """The group (team) part [N, A] of the twin's reward for a step taken at episode steps
+    ``t_prev`` [N] that left the hiders ``hidden`` [N]: the simulator's reward rule
+    (``hideseek.sim.rules.rewards``) itself, evaluated with every agent inside the floor, i.e.
+    without its individual term. Deriving it here instead would let a rule change split the
+    twin's total from what the protocol pays."""
+    from ..sim.rules import rewards
+    from ..sim.sensors import phase
+
+    n, a = present.shape
+    in_prep, _, _ = phase(SimpleNamespace(t=torch.from_numpy(t_prev)), consts)
+    # "Some seeker sees some hider" exactly when not hidden.
+    seen = torch.from_numpy(~hidden)[:, None, None].expand(n, a, a)
+    inside = SimpleNamespace(agent_pos=torch.zeros(n, a, 2),
+                             agent_present=torch.from_numpy(present))
+    group, _ = rewards(inside, seen, in_prep, consts, world)
+    return group.float().numpy()
 
 
 def default_sim_factory(world: WorldConfig, num_arenas: int, device: str, seed: int) -> Any:
@@ -95,6 +118,7 @@ class TwinAcademy:
         self.step_count = 0
         self.faults = _Faults()
         self._teams: list[_Team] = []
+        self.send_global_state = False  # until the trainer asks (GLOBAL_STATE_REQUEST_KEY)
 
     # ------------------------------------------------------------------ input
     def handle(self, rl_input: UnityRLInputProto) -> UnityOutputProto:
@@ -115,6 +139,8 @@ class TwinAcademy:
                 log.info("environment parameter %s = %r (applied at the next reset)", key, value)
                 if key == sc.SEED_KEY:
                     self.pending_seed = int(value)
+                elif key == sc.GLOBAL_STATE_REQUEST_KEY:
+                    self.send_global_state = value > 0.5
                 else:
                     self.params[key] = value
             elif channel == sc.TRAINING_ANALYTICS_ID:
@@ -145,6 +171,8 @@ class TwinAcademy:
         log.info("building the simulator: %d arenas, world %s", n, world)
         self.sim = self.sim_factory(world, n, self.device, self.seed)
         self.world = world
+        from ..sim.sensors import SensorConstants
+        self._consts = SensorConstants.of(world, "cpu")
         lay = world.layout
         h = lay.max_hiders
         if not self._teams:
@@ -172,7 +200,7 @@ class TwinAcademy:
         zeros = np.zeros((n, self.world.layout.max_agents), dtype=np.float32)
         obs_np = self._to_numpy(obs)
         frames = [(sc.GLOBAL_STATE_ID, sc.encode_global_state(k, 0, obs_np["state"][k]))
-                  for k in range(n)]
+                  for k in range(n)] if self.send_global_state else []
         return self._output(obs_np, zeros, zeros, None, frames)
 
     # ------------------------------------------------------------------ step
@@ -217,9 +245,10 @@ class TwinAcademy:
         self.t += 1
         self.t[ended] = 0
         reward = out.reward.float().cpu().numpy()
-        group = self._team_rewards(out.hidden.cpu().numpy(), t_prev,
-                                   out.obs.present.cpu().numpy() if out.final_obs is None
-                                   else out.final_obs.present.cpu().numpy())
+        # Presence of the episode the step belonged to (final_obs: before the auto-reset).
+        present = (out.obs if out.final_obs is None else out.final_obs).present
+        group = team_reward(self.world, self._consts, out.hidden.cpu().numpy(), t_prev,
+                            present.cpu().numpy())
         individual = reward - group
         obs_np = self._to_numpy(out.obs)
         frames: list = []
@@ -230,7 +259,7 @@ class TwinAcademy:
             stats = {k: v.float().cpu().numpy() for k, v in out.episode_stats.items()}
             for k in np.flatnonzero(ended):
                 frames += sc.encode_episode_stats({name: v[k] for name, v in stats.items()})
-        for k in range(self.sim.num_arenas):
+        for k in range(self.sim.num_arenas if self.send_global_state else 0):
             if ended[k]:
                 frames.append((sc.GLOBAL_STATE_ID, sc.encode_global_state(
                     k, int(t_prev[k]) + 1, terminal[1]["state"][k])))
@@ -239,16 +268,6 @@ class TwinAcademy:
         # Rewards of an ended episode went with its terminal infos.
         keep = ~ended[:, None]
         return self._output(obs_np, individual * keep, group * keep, terminal, frames)
-
-    def _team_rewards(self, hidden: np.ndarray, t_prev: np.ndarray,
-                      present: np.ndarray) -> np.ndarray:
-        """The group (team) part of the twin's reward [N, A]: 0 in prep, else +-1 by ``hidden``
-        (hideseek.sim.rules.rewards), so individual = total - group is the out-of-bounds penalty."""
-        lay = self.world.layout
-        sign = np.where(np.arange(lay.max_agents) < lay.max_hiders, 1.0, -1.0)[None, :]
-        team = np.where(hidden[:, None], sign, -sign)
-        in_prep = (t_prev < self.world.prep_steps)[:, None]
-        return (np.where(in_prep, 0.0, team) * present).astype(np.float32)
 
     # ------------------------------------------------------------------ output
     @staticmethod

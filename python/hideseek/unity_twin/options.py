@@ -14,6 +14,9 @@ everything else; so does the twin. Twin-only flags start with ``--twin-``:
                              at the STEP-th STEP command this process receives (1-based).
 ``--twin-fault-once PATH``   fire the fault only if PATH does not exist, creating it when firing
                              (so a restarted worker runs clean).
+``--twin-step-sleep-ms MS``  sleep MS milliseconds (a float >= 0) before answering each STEP, to
+                             mimic what a Unity step costs (rendering, PhysX) when measuring how
+                             a trainer overlaps several workers. Default 0.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ class PlayerOptions:
     threads: int
     fault: Fault | None
     argv: tuple[str, ...]
+    step_sleep_ms: float = 0.0
 
 
 def parse_fault(text: str) -> tuple[str, int]:
@@ -67,6 +71,7 @@ def parse_args(argv: list[str]) -> PlayerOptions:
     p.add_argument("--twin-threads", type=int, default=1)
     p.add_argument("--twin-fault", default=None)
     p.add_argument("--twin-fault-once", default=None)
+    p.add_argument("--twin-step-sleep-ms", type=float, default=0.0)
     ns, _unknown = p.parse_known_args(normalized)
     fault = None
     if ns.twin_fault:
@@ -76,9 +81,12 @@ def parse_args(argv: list[str]) -> PlayerOptions:
         raise ValueError(f"--twin-arenas {ns.twin_arenas}: expected at least 1")
     if ns.twin_threads < 1:
         raise ValueError(f"--twin-threads {ns.twin_threads}: expected at least 1")
+    if not ns.twin_step_sleep_ms >= 0:  # also rejects NaN
+        raise ValueError(f"--twin-step-sleep-ms {ns.twin_step_sleep_ms}: expected a number of "
+                         "milliseconds >= 0")
     # "-logFile -" means stdout in Unity; the twin treats it as "no file".
     log_file = None if ns.logFile in (None, "-") else Path(ns.logFile)
     return PlayerOptions(port=ns.mlagents_port, log_file=log_file, arena=ns.twin_arena,
                          arenas=ns.twin_arenas, device=ns.twin_device,
                          threads=ns.twin_threads, fault=fault,
-                         argv=tuple(argv))
+                         argv=tuple(argv), step_sleep_ms=ns.twin_step_sleep_ms)

@@ -150,6 +150,8 @@ class TwinPlayer:
             rl_input = reply.unity_input.rl_input
             if rl_input.command == STEP and academy.sim is not None:
                 self._inject(academy)
+                if self.options.step_sleep_ms > 0:
+                    time.sleep(self.options.step_sleep_ms / 1000.0)
             output = academy.handle(rl_input)
             message = UnityMessageProto()
             message.header.status = 200
