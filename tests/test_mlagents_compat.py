@@ -5,6 +5,8 @@ interpreter."""
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import subprocess
 import sys
 import textwrap
@@ -117,3 +119,94 @@ def test_embedded_descriptor_names_the_file_when_missing(tmp_path):
 
 def test_runtime_dependencies_are_installed():
     assert mlagents_compat.missing_runtime_dependencies(optional=True) == {}
+
+
+# --------------------------------------------------------------------------- listening address
+
+BASE_PORT = 52360  # this file's port range: 52360-52369
+
+
+def listening_addresses(port: int) -> set[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """Local addresses with a socket LISTENing on TCP ``port``, from /proc/net/tcp and tcp6
+    (what ``ss -ltn`` reads)."""
+    found = set()
+    for table, size in (("/proc/net/tcp", 4), ("/proc/net/tcp6", 16)):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            addr_hex, port_hex = local.split(":")
+            if state != "0A" or int(port_hex, 16) != port:  # 0A = TCP_LISTEN
+                continue
+            raw = bytes.fromhex(addr_hex)
+            # The kernel prints each 32-bit word in host (little-endian) order.
+            raw = b"".join(raw[i:i + 4][::-1] for i in range(0, size, 4))
+            addr = ipaddress.ip_address(raw)
+            if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
+                addr = addr.ipv4_mapped
+            found.add(addr)
+    return found
+
+
+def non_loopback_ips() -> list[str]:
+    """This machine's addresses other than loopback (for connection attempts)."""
+    out = subprocess.run(["hostname", "-I"], capture_output=True, text=True).stdout.split()
+    return [a for a in out if not ipaddress.ip_address(a).is_loopback]
+
+
+def can_connect(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("address,expect_loopback", [(None, True), ("127.0.0.1", True),
+                                                     ("0.0.0.0", False)])
+def test_server_listens_where_asked(address, expect_loopback, monkeypatch):
+    """RpcCommunicator itself binds "[::]" (every interface); ours binds loopback unless told."""
+    monkeypatch.delenv(mlagents_compat.BIND_ADDRESS_ENV, raising=False)
+    communicator_cls, _ = mlagents_compat._classes()
+    port = BASE_PORT + 1
+    comm = communicator_cls(worker_id=1, base_port=BASE_PORT, timeout_wait=1,
+                            address=mlagents_compat.resolve_bind_address(address))
+    try:
+        addrs = listening_addresses(port)
+        assert addrs, f"nothing listens on {port}"
+        assert all(a.is_loopback for a in addrs) == expect_loopback, addrs
+        assert can_connect("127.0.0.1", port)
+        for ip in non_loopback_ips():
+            assert can_connect(ip, port) == (not expect_loopback), ip
+    finally:
+        comm.server.stop(0)
+
+
+def test_environment_variable_and_twin_player_through_loopback(tmp_path, monkeypatch):
+    """A whole UnityParallelEnv over the twin player: the trainer's port is bound on loopback
+    only and the player (which connects to localhost, as a Unity player does) still gets in;
+    HIDESEEK_BIND_ADDRESS (set by ``hideseek train --bind-address``) changes it."""
+    from hideseek.contract import REPO_ROOT
+    from hideseek.envs.unity_env import UnityParallelEnv
+
+    launcher = str(REPO_ROOT / "builds" / "twin" / "HideAndSeekTwin.x86_64")
+    monkeypatch.delenv(mlagents_compat.BIND_ADDRESS_ENV, raising=False)
+    env = UnityParallelEnv(launcher, worker_id=2, base_port=BASE_PORT, log_folder=str(tmp_path),
+                           world_overrides={"horizon": 4})
+    try:
+        env.reset()
+        addrs = listening_addresses(BASE_PORT + 2)
+        assert addrs and all(a.is_loopback for a in addrs), addrs
+    finally:
+        env.close()
+    monkeypatch.setenv(mlagents_compat.BIND_ADDRESS_ENV, "0.0.0.0")
+    env = UnityParallelEnv(launcher, worker_id=3, base_port=BASE_PORT, log_folder=str(tmp_path),
+                           world_overrides={"horizon": 4})
+    try:
+        env.reset()
+        addrs = listening_addresses(BASE_PORT + 3)  # gRPC makes 0.0.0.0 a dual-stack [::]
+        assert addrs and all(a.is_unspecified for a in addrs), addrs
+    finally:
+        env.close()

@@ -185,6 +185,83 @@ def test_player_uses_num_areas_and_exits_when_the_trainer_dies():
     assert not alive, "the twin kept running after its trainer was killed"
 
 
+def test_plain_mlagents_client_gets_no_global_state(tmp_path):
+    """An mlagents-learn-style client (plain UnityEnvironment, stock side channels, no
+    hideseek_global_state parameter) receives no global-state message, so mlagents_envs logs no
+    "Unknown side channel data received"; setting the parameter turns the messages on."""
+    import logging
+
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler = Keep(level=logging.WARNING)
+    manager_log = logging.getLogger("mlagents_envs.side_channel.side_channel_manager")
+    manager_log.addHandler(handler)
+    params, stats = EnvironmentParametersChannel(), StatsSideChannel()
+    params.set_float_parameter("horizon", 3)
+    env = UnityEnvironment(LAUNCHER, worker_id=3, base_port=BASE_PORT, no_graphics=True,
+                           timeout_wait=60, side_channels=[params, stats],
+                           log_folder=str(tmp_path))
+    try:
+        env.reset()
+        for _ in range(4):  # across an episode end (statistics are sent, state is not)
+            env.step()
+        assert any(k.startswith(sc.STATS_PREFIX) for k in stats.get_and_reset_stats())
+        assert not [r for r in records if "Unknown side channel" in r.getMessage()]
+        # The same player sends the state once asked.
+        state_ch = sc.GlobalStateChannel()
+        env._side_channel_manager._side_channels_dict[state_ch.channel_id] = state_ch
+        params.set_float_parameter(sc.GLOBAL_STATE_REQUEST_KEY, 1.0)
+        env.step()
+        assert len(state_ch.pop_messages()) == 1
+    finally:
+        manager_log.removeHandler(handler)
+        env.close()
+
+
+def test_reward_split_is_the_rule_total_minus_its_team_part():
+    """The player's group reward is sim.rules' team term and individual = total - group, for
+    present and absent agents; the individual part is exactly the out-of-bounds term."""
+    import torch
+
+    from hideseek.sim.sensors import SensorConstants
+    from hideseek.unity_twin.academy import team_reward
+
+    world = load_world_config("random_rooms", {"n_hiders": [1, 2], "n_seekers": [1, 3],
+                                               "horizon": 24, "prep_fraction": 0.25})
+    n = 6
+    sim = TwinSim(world, n, seed=9)
+    sim.reset(9)
+    sim.state.agent_pos[:, 0] = world.floor_size  # hider 0 of every arena outside the floor
+    sim.observe()
+    consts = SensorConstants.of(world, "cpu")
+    gen = torch.Generator().manual_seed(0)
+    t = np.zeros(n, dtype=np.int64)
+    seen_oob = seen_absent = False
+    for step in range(world.horizon - 1):
+        actions = torch.stack([torch.randint(0, b, (n, world.layout.max_agents), generator=gen)
+                               for b in ACTION_BRANCHES], -1)
+        out = sim.step(actions)
+        present = out.obs.present.numpy()
+        group = team_reward(world, consts, out.hidden.numpy(), t, present)
+        total = out.reward.numpy()
+        individual = total - group
+        np.testing.assert_array_equal(individual + group, total)
+        assert not group[~present].any() and not individual[~present].any()
+        if step < world.prep_steps:
+            assert not group.any()
+        else:
+            assert set(np.abs(group[present])) == {1.0}
+        assert set(np.round(individual[present], 6)) <= {0.0, -world.oob_penalty}
+        seen_oob |= bool((individual[present] == -world.oob_penalty).any())
+        seen_absent |= bool((~present).any())
+        t += 1
+    assert seen_oob and seen_absent  # the scene did exercise both cases
+
+
 # --------------------------------------------------------------------------- codecs
 
 def test_command_line_is_unity_like():
@@ -197,6 +274,11 @@ def test_command_line_is_unity_like():
     for bad in ("explode@3", "crash@0", "crash"):
         with pytest.raises(ValueError, match="--twin-fault"):
             parse_args(["--twin-fault", bad])
+    assert opts.step_sleep_ms == 0.0
+    assert parse_args(["--twin-step-sleep-ms", "5"]).step_sleep_ms == 5.0
+    for bad in ("-1", "nan"):
+        with pytest.raises(ValueError, match="--twin-step-sleep-ms"):
+            parse_args(["--twin-step-sleep-ms", bad])
 
 
 def test_wire_encoding_parses_as_agent_infos():
