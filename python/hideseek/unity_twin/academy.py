@@ -64,18 +64,19 @@ def team_reward(world: WorldConfig, consts: Any, hidden: np.ndarray, t_prev: np.
     ``t_prev`` [N] that left the hiders ``hidden`` [N]: the simulator's reward rule
     (``hideseek.sim.rules.rewards``) itself, evaluated with every agent inside the floor, i.e.
     without its individual term. Deriving it here instead would let a rule change split the
-    twin's total from what the protocol pays."""
+    twin's total from what the protocol pays. (The rule works on the simulator's core layout:
+    agents x arenas, positions as x/y planes.)"""
     from ..sim.rules import rewards
-    from ..sim.sensors import phase
+    from ..sim.sensors import phase_of
 
     n, a = present.shape
-    in_prep, _, _ = phase(SimpleNamespace(t=torch.from_numpy(t_prev)), consts)
+    in_prep, _, _ = phase_of(torch.from_numpy(t_prev), consts)
     # "Some seeker sees some hider" exactly when not hidden.
-    seen = torch.from_numpy(~hidden)[:, None, None].expand(n, a, a)
-    inside = SimpleNamespace(agent_pos=torch.zeros(n, a, 2),
-                             agent_present=torch.from_numpy(present))
+    seen = torch.from_numpy(~hidden)[None, None, :].expand(a, a, n)
+    inside = {"agent_pos": torch.zeros(2, a, n),
+              "agent_present": torch.from_numpy(np.ascontiguousarray(present.T))}
     group, _ = rewards(inside, seen, in_prep, consts, world)
-    return group.float().numpy()
+    return group.float().numpy().T.copy()
 
 
 def default_sim_factory(world: WorldConfig, num_arenas: int, device: str, seed: int) -> Any:
