@@ -12,6 +12,7 @@ import functools
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -292,3 +293,57 @@ def test_project_settings_agree_with_the_code():
     assert re.match(r"m_EditorVersion: 6000\.0\.\d+f\d+", version)
     for asmdef in project.glob("Assets/**/*.asmdef"):
         json.loads(asmdef.read_text())
+    # The ML-Agents versions the code accepts (HideSeekAgent.cs #error otherwise) are the ones whose
+    # extracted API the stubs are checked against (UnityProject/ci/api).
+    for name in ("Runtime/HideAndSeek.Runtime.asmdef", "Editor/HideAndSeek.Editor.asmdef"):
+        defines = {d["define"]: d["expression"] for d in
+                   json.loads((project / "Assets/HideAndSeek" / name).read_text())["versionDefines"]}
+        assert defines == {"HIDESEEK_MLAGENTS_3": "3.0.0", "HIDESEEK_MLAGENTS_2": "[2.3.0-exp.3,3.0.0)"}, name
+    api = {p.name for p in (project / "ci" / "api").glob("*.json")}
+    assert {"mlagents-3.0.0.json", "mlagents-2.3.0-exp.3.json"} <= api
+
+
+def _api_signatures():
+    import importlib.util
+
+    path = REPO / "UnityProject" / "ci" / "api_signatures.py"
+    spec = importlib.util.spec_from_file_location("api_signatures", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module   # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_stubs_match_the_extracted_real_api():
+    api = _api_signatures()
+    assert api.diff() == 0
+
+
+def test_signature_diff_catches_a_stub_that_differs_from_the_real_api(tmp_path, monkeypatch):
+    """The CI check is only worth something if it fails: reintroduce two of the stub errors the
+    review found (a parameter name, a property that is a field) and a member that does not exist."""
+    api = _api_signatures()
+    stubs = tmp_path / "stubs"
+    shutil.copytree(api.STUBS, stubs)
+    ml = stubs / "MLAgents.cs"
+    text = ml.read_text()
+    text = text.replace("float value, StatAggregationMethod", "float val, StatAggregationMethod")
+    text = text.replace("public int[] BranchSizes;", "public int[] BranchSizes { get { throw null; } set { } }")
+    text = text.replace("public void EndEpisode() { throw null; }",
+                        "public void EndEpisode() { throw null; }\n        public void EndEpisodeNow() { throw null; }")
+    ml.write_text(text)
+    monkeypatch.setattr(api, "STUBS", stubs)
+    problems = api.diff_variant("unity6-mlagents3", api.VARIANTS["unity6-mlagents3"], api._parser())
+    joined = "\n".join(problems)
+    assert "float value" in joined and "float val," in joined, joined
+    assert "BranchSizes" in joined and "EndEpisodeNow" in joined, joined
+    assert len(problems) == 3, joined
+
+
+def test_preprocessor_keeps_the_branches_of_the_defined_symbols():
+    api = _api_signatures()
+    text = "a\n#if X && !Y\nb\n#elif Y\nc\n#else\nd\n#endif\ne"
+    kept = lambda defines: [l for l in api.preprocess(text, defines, "t").splitlines() if l]  # noqa: E731
+    assert kept({"X"}) == ["a", "b", "e"]
+    assert kept({"X", "Y"}) == ["a", "c", "e"]
+    assert kept(set()) == ["a", "d", "e"]

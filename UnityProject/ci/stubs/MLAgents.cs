@@ -1,8 +1,8 @@
-// Signature-only stand-ins for the com.unity.ml-agents API the project uses (3.0.0; members the
-// project uses are identical in 2.0.x except the policy model type, see Sentis.cs). Checked
-// against the package sources (Runtime/Agent.cs, Academy.cs, DecisionRequester.cs,
-// Policies/BehaviorParameters.cs, Policies/BrainParameters.cs, Actuators/*, Sensors/*,
-// SideChannels/*, StatsRecorder.cs, EnvironmentParameters.cs, SimpleMultiAgentGroup.cs).
+// Signature-only stand-ins for the com.unity.ml-agents API the project uses: 3.0.0 with
+// HIDESEEK_MLAGENTS_3, else 2.3.0-exp.3 (the Unity 2022.3 path). ci/api_signatures.py diff checks
+// every member here against the signatures extracted from the published packages (ci/api/), so a
+// member that is missing or different in the real API fails CI; implementations (ISensor) and
+// overrides (abstract members) must list everything the real type requires.
 using System;
 using System.Collections.Generic;
 using UnityEngine;
@@ -23,6 +23,7 @@ namespace Unity.MLAgents
         public int MaxStep;
         public int StepCount { get { throw null; } }
         public int CompletedEpisodes { get { throw null; } }
+        protected internal virtual void Awake() { throw null; }
         protected virtual void OnEnable() { throw null; }
         protected virtual void OnDisable() { throw null; }
         public virtual void Initialize() { throw null; }
@@ -50,7 +51,7 @@ namespace Unity.MLAgents
 
     public sealed class StatsRecorder
     {
-        public void Add(string key, float val, StatAggregationMethod aggregationMethod = StatAggregationMethod.Average) { throw null; }
+        public void Add(string key, float value, StatAggregationMethod aggregationMethod = StatAggregationMethod.Average) { throw null; }
     }
 
     public sealed class EnvironmentParameters
@@ -97,9 +98,9 @@ namespace Unity.MLAgents
 
 namespace Unity.MLAgents.Actuators
 {
-    public struct ActionSegment<T> where T : struct
+    public readonly struct ActionSegment<T> where T : struct
     {
-        public int Length { get { throw null; } }
+        public readonly int Length;
         public T this[int index] { get { throw null; } set { } }
     }
 
@@ -113,7 +114,7 @@ namespace Unity.MLAgents.Actuators
     {
         public int NumContinuousActions { get { throw null; } set { } }
         public int NumDiscreteActions { get { throw null; } }
-        public int[] BranchSizes { get { throw null; } set { } }
+        public int[] BranchSizes;
         public static ActionSpec MakeDiscrete(params int[] branchSizes) { throw null; }
         public static ActionSpec MakeContinuous(int numActions) { throw null; }
     }
@@ -139,7 +140,11 @@ namespace Unity.MLAgents.Policies
 {
     public enum BehaviorType { Default = 0, HeuristicOnly = 1, InferenceOnly = 2 }
 
+#if HIDESEEK_MLAGENTS_3
+    public enum InferenceDevice { Default = 0, ComputeShader = 1, Burst = 2, PixelShader = 3 }
+#else
     public enum InferenceDevice { Default = 0, GPU = 1, Burst = 2, CPU = 3 }
+#endif
 
     [Serializable]
     public class BrainParameters
@@ -167,8 +172,20 @@ namespace Unity.MLAgents.Sensors
 {
     public enum ObservationType { Default = 0, GoalSignal = 1 }
 
+    public struct ObservationSpec { }
+
+    public struct CompressionSpec { }
+
+    public class ObservationWriter { }
+
     public interface ISensor
     {
+        ObservationSpec GetObservationSpec();
+        int Write(ObservationWriter writer);
+        byte[] GetCompressedObservation();
+        void Update();
+        void Reset();
+        CompressionSpec GetCompressionSpec();
         string GetName();
     }
 
@@ -180,6 +197,12 @@ namespace Unity.MLAgents.Sensors
     public class VectorSensor : ISensor
     {
         public VectorSensor(int observationSize, string name = null, ObservationType observationType = ObservationType.Default) { }
+        public ObservationSpec GetObservationSpec() { throw null; }
+        public int Write(ObservationWriter writer) { throw null; }
+        public virtual byte[] GetCompressedObservation() { throw null; }
+        public void Update() { throw null; }
+        public void Reset() { throw null; }
+        public CompressionSpec GetCompressionSpec() { throw null; }
         public string GetName() { throw null; }
         public void AddObservation(float observation) { throw null; }
         public void AddObservation(int observation) { throw null; }

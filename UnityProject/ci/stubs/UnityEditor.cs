@@ -11,7 +11,7 @@ namespace UnityEditor
         public MenuItem(string itemName) { }
     }
 
-    public static class AssetDatabase
+    public sealed class AssetDatabase
     {
         public static T LoadAssetAtPath<T>(string assetPath) where T : UnityEngine.Object { throw null; }
         public static bool IsValidFolder(string path) { throw null; }
@@ -31,7 +31,7 @@ namespace UnityEditor
         public static EditorBuildSettingsScene[] scenes { get { throw null; } set { } }
     }
 
-    public static class EditorApplication
+    public sealed class EditorApplication
     {
         public static void Exit(int returnValue) { throw null; }
     }
@@ -45,7 +45,11 @@ namespace UnityEditor
 
     public enum BuildTargetGroup { Unknown = 0, Standalone = 1 }
 
-    public enum StandaloneBuildSubtarget { Player = 2, Server = 1 }
+#if UNITY_6000_0_OR_NEWER
+    public enum StandaloneBuildSubtarget { Default = 0, Player = 2, Server = 1 }
+#else
+    public enum StandaloneBuildSubtarget { NoSubtarget = -1, Player = 0, Server = 1 }
+#endif
 
     [Flags]
     public enum BuildOptions { None = 0, Development = 1, EnableHeadlessMode = 16384 }
@@ -61,7 +65,7 @@ namespace UnityEditor
         public BuildOptions options { get { throw null; } set { } }
     }
 
-    public static class BuildPipeline
+    public class BuildPipeline
     {
         public static Build.Reporting.BuildReport BuildPlayer(BuildPlayerOptions buildPlayerOptions) { throw null; }
     }

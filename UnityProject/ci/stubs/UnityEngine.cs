@@ -1,7 +1,7 @@
 // Signature-only stand-ins for the UnityEngine types the project uses, for compiling with Mono's
-// mcs in CI. Member names, types and signatures follow the Unity scripting reference (Unity 6 when
-// UNITY_6000_0_OR_NEWER is defined, 2022.3 LTS otherwise). Nothing here ever runs: bodies throw.
-// Add a member only after checking it in the Unity docs; a wrong stub would hide a real error.
+// mcs in CI: Unity 6000.0.23f1 when UNITY_6000_0_OR_NEWER is defined, 2022.3 LTS otherwise.
+// Nothing here ever runs: bodies throw. ci/api_signatures.py diff checks every type and member
+// against Unity's C# reference source (ci/api/unity-*.json): add a member with its real signature.
 using System;
 
 namespace UnityEngine
@@ -111,7 +111,7 @@ namespace UnityEngine
         public static Color Lerp(Color a, Color b, float t) { throw null; }
     }
 
-    public static class Mathf
+    public struct Mathf
     {
         public const float Deg2Rad = 0.0174532924F;
         public const float Rad2Deg = 57.29578F;
@@ -127,20 +127,20 @@ namespace UnityEngine
         public static float Abs(float f) { throw null; }
     }
 
-    public static class Debug
+    public class Debug
     {
         public static void Log(object message) { throw null; }
         public static void LogWarning(object message) { throw null; }
         public static void LogError(object message) { throw null; }
     }
 
-    public static class Time
+    public class Time
     {
         public static float fixedDeltaTime { get { throw null; } set { } }
         public static float deltaTime { get { throw null; } }
     }
 
-    public static class Application
+    public class Application
     {
         public static bool isBatchMode { get { throw null; } }
         public static string dataPath { get { throw null; } }
@@ -256,7 +256,7 @@ namespace UnityEngine
         public Vector3 point { get { throw null; } set { } }
     }
 
-    public static class Physics
+    public class Physics
     {
         public static Vector3 gravity { get { throw null; } set { } }
         public static int RaycastNonAlloc(Vector3 origin, Vector3 direction, RaycastHit[] results, float maxDistance,
@@ -265,7 +265,7 @@ namespace UnityEngine
         public static void SyncTransforms() { throw null; }
     }
 
-    public class Mesh : Object
+    public sealed class Mesh : Object
     {
         public Mesh() { }
         public Vector3[] vertices { get { throw null; } set { } }
@@ -280,7 +280,7 @@ namespace UnityEngine
         public Color color { get { throw null; } set { } }
     }
 
-    public class MaterialPropertyBlock
+    public sealed class MaterialPropertyBlock
     {
         public void SetColor(string name, Color value) { throw null; }
     }
@@ -312,7 +312,7 @@ namespace UnityEngine
         public float orthographicSize { get { throw null; } set { } }
     }
 
-    public static class Gizmos
+    public sealed class Gizmos
     {
         public static Color color { get { throw null; } set { } }
         public static void DrawLine(Vector3 from, Vector3 to) { throw null; }
@@ -321,7 +321,7 @@ namespace UnityEngine
     public enum KeyCode { None = 0, Space = 32, A = 97, D = 100, E = 101, L = 108, Q = 113, S = 115, W = 119 }
 
 #if ENABLE_LEGACY_INPUT_MANAGER
-    public static class Input
+    public class Input
     {
         public static bool GetKey(KeyCode key) { throw null; }
         public static bool GetKeyDown(KeyCode key) { throw null; }
@@ -331,11 +331,13 @@ namespace UnityEngine
     [AttributeUsage(AttributeTargets.Field)]
     public sealed class SerializeField : Attribute { }
 
-    [AttributeUsage(AttributeTargets.Field, AllowMultiple = true)]
-    public sealed class TooltipAttribute : Attribute { public TooltipAttribute(string tooltip) { } }
+    public abstract class PropertyAttribute : Attribute { }
 
     [AttributeUsage(AttributeTargets.Field, AllowMultiple = true)]
-    public sealed class HeaderAttribute : Attribute { public HeaderAttribute(string header) { } }
+    public class TooltipAttribute : PropertyAttribute { public TooltipAttribute(string tooltip) { } }
+
+    [AttributeUsage(AttributeTargets.Field, AllowMultiple = true)]
+    public class HeaderAttribute : PropertyAttribute { public HeaderAttribute(string header) { } }
 
     [AttributeUsage(AttributeTargets.Class, AllowMultiple = true)]
     public sealed class RequireComponent : Attribute { public RequireComponent(Type requiredComponent) { } }
@@ -344,7 +346,7 @@ namespace UnityEngine
     public sealed class DisallowMultipleComponent : Attribute { }
 
     [AttributeUsage(AttributeTargets.Class)]
-    public sealed class DefaultExecutionOrder : Attribute { public DefaultExecutionOrder(int order) { } }
+    public class DefaultExecutionOrder : Attribute { public DefaultExecutionOrder(int order) { } }
 
     [AttributeUsage(AttributeTargets.Class)]
     public sealed class AddComponentMenu : Attribute { public AddComponentMenu(string menuName) { } }

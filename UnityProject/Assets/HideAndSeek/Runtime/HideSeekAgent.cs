@@ -1,3 +1,9 @@
+// ML-Agents 2.0.x sends stale terminal observations when an agent has no vector-observation sensor
+// (NotifyAgentDone refreshes only that one; fixed in 2.1.0-exp.1), which is this agent's setup.
+// The asmdefs define HIDESEEK_MLAGENTS_3 for 3.0.0 and HIDESEEK_MLAGENTS_2 for [2.3.0-exp.3, 3.0.0).
+#if !HIDESEEK_MLAGENTS_3 && !HIDESEEK_MLAGENTS_2
+#error HideAndSeek needs com.unity.ml-agents 3.0.0 (Unity 6) or 2.3.0-exp.3 (Unity 2022.3): 2.0.x gives stale terminal observations
+#endif
 using HideAndSeek.Core;
 using Unity.MLAgents;
 using Unity.MLAgents.Actuators;
