@@ -49,6 +49,19 @@ def sample_weights(buf: RolloutBuffer, slots: slice, train_slots: Tensor,
     return Weights(value=value.float(), act=act.float())
 
 
+@dataclass
+class Targets:
+    """What the minibatch loop needs from the rollout, per sample ``[T, N, At, ...]``."""
+
+    old_raw: Tensor       # [..., 2] critic outputs at collection: the value-clipping centre
+    values: Tensor        # [..., 2] denormalized V(s_t)
+    next_values: Tensor   # [..., 2] V(s_t+1), V(final state) where the episode was truncated
+    reward_int: Tensor    # normalized intrinsic reward
+    adv: Tensor           # mixed (and normalized) advantage
+    returns: Tensor       # [..., 2] GAE returns (denormalized)
+    target: Tensor        # [..., 2] value targets in the normalized space
+
+
 class PolicyGroup(nn.Module):
     """The parameters one group shares, their optimizer and their running statistics."""
 
@@ -111,50 +124,55 @@ class Learner:
                 stats[f"{team}/reward_int"] = masked_mean(reward_int[:, :, ts], acted[:, :, ts])
         return stats
 
+    def advantages(self, g: PolicyGroup, slots: slice, buf: RolloutBuffer, w: Weights) -> Targets:
+        """Values, curiosity, GAE and value targets of one group's samples (no gradients)."""
+        cfg, bi = self.ppo, self.branch_index
+        T, n = buf.steps, buf.arenas
+        obs = tuple(o[:, :, slots] for o in buf.obs)                       # [T+1, N, At, ...]
+        # Values of the visited states, the bootstrap state and the final states in one critic
+        # pass. The raw outputs are the value-clipping centre: produced under the statistics of
+        # the predictions they are compared with (the update moves ValueNorm only afterwards).
+        raw = self._critic(g, torch.cat([buf.state, buf.final_state]))[:, :, slots]
+        values = g.value_norm.denormalize(raw) if cfg.value_norm else raw  # [T+1+K, N, At, 2]
+        next_values = self._pick_next(values[1:], buf)
+        # Curiosity: the forward model's error on every transition, features encoded once.
+        reward_int = torch.zeros_like(buf.reward[:, :, slots])
+        if g.icm is not None:
+            finals = tuple(o[:, :, slots] for o in buf.final_obs)
+            phi = g.icm.encode(tuple(torch.cat([o, f]) for o, f in zip(obs, finals)))
+            phi_next = self._pick_next(phi[1:], buf)
+            pred, _ = g.icm.predict(phi[:T], phi_next, buf.actions[:, :, slots], bi)
+            raw_int = forward_error(pred, phi_next) * w.act
+            reward_int = g.intrinsic_scale.normalize(raw_int.reshape(T, -1),
+                                                     w.act.reshape(T, -1)).view_as(raw_int)
+        # GAE for both reward streams at once; the advantage mixes them.
+        rewards = torch.stack([buf.reward[:, :, slots], reward_int], -1)
+        adv2, returns = gae(rewards, values[:T], next_values, buf.truncated, buf.valid,
+                            self.gammas, cfg.gae_lambda)
+        adv = adv2[..., 0] + (self.icm_cfg.coef * adv2[..., 1] if g.icm is not None else 0.0)
+        if cfg.advantage_norm:
+            mean = masked_mean(adv, w.act)
+            adv = (adv - mean) / torch.sqrt(masked_mean((adv - mean) ** 2, w.act)).clamp(min=1e-8)
+        # Value targets in the normalized space of the updated statistics.
+        if cfg.value_norm:
+            g.value_norm.update(returns, w.value)
+            target = g.value_norm.normalize(returns)
+        else:
+            target = returns
+        return Targets(old_raw=raw[:T], values=values[:T], next_values=next_values,
+                       reward_int=reward_int, adv=adv, returns=returns, target=target)
+
     def _update_group(self, g: PolicyGroup, slots: slice, buf: RolloutBuffer,
                       generator: torch.Generator) -> tuple[dict[str, Tensor], Tensor]:
         cfg, bi = self.ppo, self.branch_index
         T, n = buf.steps, buf.arenas
         w = sample_weights(buf, slots, self.train_slots, bi)
-        obs = tuple(o[:, :, slots] for o in buf.obs)                    # [T+1, N, At, ...]
-        actions = buf.actions[:, :, slots]
         with torch.no_grad():
-            # 1. Values of the visited states, the bootstrap state and the final states, in one
-            #    critic pass. The raw outputs are the value-clipping centre: produced under the
-            #    same statistics as the predictions they are compared with.
-            states = torch.cat([buf.state, buf.final_state])
-            raw = self._critic(g, states)[:, :, slots]                    # [T+1+K, N, At, 2]
-            old_raw = raw[:T]
-            values = g.value_norm.denormalize(raw) if cfg.value_norm else raw
-            next_values = values[1:T + 1].clone()
-            for j, t in enumerate(buf.final_steps):
-                ended = buf.truncated[t].view(n, 1, 1)
-                next_values[t] = torch.where(ended, values[T + 1 + j], next_values[t])
-            # 2. Curiosity: the forward model's error on every transition, features encoded once.
-            next_obs = self._next_obs(buf, slots)
-            reward_int = torch.zeros_like(buf.reward[:, :, slots])
-            if g.icm is not None:
-                phi = g.icm.encode(obs)
-                phi_next = torch.cat([phi[1:], g.icm.encode(tuple(o[:, :, slots] for o in buf.final_obs))])
-                phi_next = self._pick_next(phi_next, buf)
-                pred, _ = g.icm.predict(phi[:T], phi_next, actions, bi)
-                raw_int = forward_error(pred, phi_next) * w.act
-                reward_int = g.intrinsic_scale.normalize(raw_int.reshape(T, -1),
-                                                         w.act.reshape(T, -1)).view_as(raw_int)
-            # 3. GAE for both reward streams at once; the advantage mixes them.
-            rewards = torch.stack([buf.reward[:, :, slots], reward_int], -1)
-            adv2, returns = gae(rewards, values[:T], next_values, buf.truncated, buf.valid,
-                                self.gammas, cfg.gae_lambda)
-            adv = adv2[..., 0] + (self.icm_cfg.coef * adv2[..., 1] if g.icm is not None else 0.0)
-            if cfg.advantage_norm:
-                mean = masked_mean(adv, w.act)
-                adv = (adv - mean) / torch.sqrt(masked_mean((adv - mean) ** 2, w.act)).clamp(min=1e-8)
-            # 4. Value targets in the normalized space of the updated statistics.
-            if cfg.value_norm:
-                g.value_norm.update(returns, w.value)
-                target = g.value_norm.normalize(returns)
-            else:
-                target = returns
+            tg = self.advantages(g, slots, buf, w)
+        obs = tuple(o[:, :, slots] for o in buf.obs)
+        actions = buf.actions[:, :, slots]
+        next_obs = self._next_obs(buf, slots)
+        old_raw, target, adv = tg.old_raw, tg.target, tg.adv
 
         # 5. Epochs x minibatches over sequences (chunks of L steps of one arena, every slot).
         L = cfg.chunk_length if self.recurrent else 1
@@ -220,12 +238,11 @@ class Learner:
                                          (w.value.amax(-1) > 0).reshape(-1))
 
         out = {k: v / steps for k, v in sums.items()}
-        with torch.no_grad():
-            out["explained_variance"] = explained_variance(values[:T, ..., 0], returns[..., 0], w.value)
-            if g.icm is not None:
-                out["explained_variance_int"] = explained_variance(values[:T, ..., 1], returns[..., 1],
-                                                                   w.value)
-        return out, reward_int
+        out["explained_variance"] = explained_variance(tg.values[..., 0], tg.returns[..., 0], w.value)
+        if g.icm is not None:
+            out["explained_variance_int"] = explained_variance(tg.values[..., 1], tg.returns[..., 1],
+                                                               w.value)
+        return out, tg.reward_int
 
     # ------------------------------------------------------------------ helpers
     @staticmethod
@@ -238,8 +255,9 @@ class Learner:
 
     @staticmethod
     def _pick_next(after: Tensor, buf: RolloutBuffer) -> Tensor:
-        """``after`` = [the T steps after each step | the K final rows] -> the true successor of
-        each step: the next step inside an episode, the final row where it was truncated."""
+        """``after`` = [the T states after each step | the K final states] (rows ``[T+K, N, ...]``)
+        -> the true successor of each step: the next state inside an episode, the final state
+        where the episode was truncated at that step."""
         T, n = buf.steps, buf.arenas
         out = after[:T].clone()
         for j, t in enumerate(buf.final_steps):
@@ -248,10 +266,11 @@ class Learner:
         return out
 
     def _next_obs(self, buf: RolloutBuffer, slots: slice) -> tuple[Tensor, ...]:
-        if self.icm_cfg.enabled:
-            return tuple(self._pick_next(torch.cat([o[1:, :, slots], f[:, :, slots]]), buf)
-                         for o, f in zip(buf.obs, buf.final_obs))
-        return ()
+        """Each step's successor observation (for the ICM loss), or () without curiosity."""
+        if not self.icm_cfg.enabled:
+            return ()
+        return tuple(self._pick_next(torch.cat([o[1:, :, slots], f[:, :, slots]]), buf)
+                     for o, f in zip(buf.obs, buf.final_obs))
 
     def _actor_logits(self, g: PolicyGroup, buf: RolloutBuffer, slots: slice,
                       obs: tuple[Tensor, ...], c: Tensor, a: Tensor, L: int) -> Tensor:

@@ -101,7 +101,7 @@ def prepare(args) -> tuple[Trainer, Path | None]:
         torch.set_num_threads(cfg.torch_threads)
     sim = None
     if getattr(args, "env", None):
-        from .envs.unity_vec import UnityVecSim
+        from ..envs.unity_vec import UnityVecSim
         # num_arenas is the total over all Unity processes, split evenly between them.
         per_env = max(1, cfg.num_arenas // args.num_envs)
         sim = UnityVecSim(args.env, args.num_envs, world, seed=cfg.seed,
@@ -154,7 +154,7 @@ def main(args) -> int:
           f"{trainer.agent_steps} agent-steps, {trainer.elapsed / 60:.1f} min; "
           f"checkpoint in {run_dir / 'checkpoints'}", file=sys.stderr)
     if cfg.plot:
-        from .plots import write_dashboard
+        from ..plots import write_dashboard
         for p in write_dashboard(run_dir):
             print(f"hideseek train: wrote {p}", file=sys.stderr)
     return 130 if reason == "stopped" else 0
@@ -167,5 +167,5 @@ def _unity_worker_error(env: str | None) -> type[BaseException]:
 
     if not env:
         return _Never
-    from .envs.unity_vec import UnityWorkerError
+    from ..envs.unity_vec import UnityWorkerError
     return UnityWorkerError

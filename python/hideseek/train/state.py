@@ -63,6 +63,17 @@ def save(tr: Trainer) -> Path:
     return save_checkpoint(tr.run_dir / "checkpoints" / checkpoint_name(tr.update), tensors, meta)
 
 
+def _restore_sim(tr: Trainer, saved: dict[str, torch.Tensor]) -> bool:
+    """Put the simulator back where the checkpoint left it, if it is the same kind of state for
+    the same number of arenas (a Unity run or another arena count has none to restore)."""
+    current = getattr(tr.sim, "state", None)
+    if not saved or not hasattr(current, "tensors") or set(saved) != set(current.tensors()) \
+            or saved["t"].shape != current.tensors()["t"].shape:
+        return False
+    tr.sim.state = type(current)(**{k: v.to(tr.device) for k, v in saved.items()})
+    return True
+
+
 def load(tr: Trainer, path: Path, tensors: dict[str, torch.Tensor] | None = None,
          meta: dict | None = None) -> None:
     """Restore ``tr`` from a checkpoint (``tensors``/``meta`` if already read)."""
@@ -89,9 +100,7 @@ def load(tr: Trainer, path: Path, tensors: dict[str, torch.Tensor] | None = None
         tr.collector.memory = tensors["memory"].to(tr.device)
     sim_state = getattr(tr.sim, "state", None)
     saved = sub_state(tensors, "sim") if meta.get("sim_state_saved") else {}
-    if saved and hasattr(sim_state, "tensors") and \
-            saved["t"].shape == sim_state.tensors()["t"].shape:
-        tr.sim.state = type(sim_state)(**{k: v.to(tr.device) for k, v in saved.items()})
+    if _restore_sim(tr, saved):
         tr.collector.obs = tr.sim.observe()
     else:
         # No simulator state (Unity) or another arena count: continue with fresh episodes.
