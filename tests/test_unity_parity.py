@@ -232,7 +232,7 @@ def test_reward_split_pays_the_twins_reward(scenario):
     reward to every registered agent, absent ones too), is the twin's reward on the same scene."""
     from hideseek.sim.rules import rewards
     from hideseek.sim.sensors import SensorConstants
-    from hideseek.sim.state import SimState
+    from hideseek.sim.state import SimState, to_core
 
     world = load_world_config(scenario)
     c = SensorConstants.of(world, torch.device("cpu"))
@@ -243,8 +243,10 @@ def test_reward_split_pays_the_twins_reward(scenario):
         values = {"agent_pos": torch.tensor([case["pos"]], dtype=torch.float32),
                   "agent_present": torch.tensor([case["present"]])}
         s = SimState(**{f.name: values.get(f.name, torch.zeros(1)) for f in dataclasses.fields(SimState)})
-        twin, _ = rewards(s, torch.tensor([case["seen_agents"]]), torch.tensor([case["in_prep"]]), c, world)
-        twin = twin[0].numpy()
+        # The rules run on the twin's core layout: dimensions reversed, viewer before target.
+        seen = torch.tensor([case["seen_agents"]]).permute(1, 2, 0)
+        twin, _ = rewards(to_core(s), seen, torch.tensor([case["in_prep"]]), c, world)
+        twin = twin[:, 0].numpy()
         np.testing.assert_allclose(case["total"], twin, atol=1e-6, err_msg=f"{scenario} case {k}: total")
         group = np.where(np.arange(world.max_agents) < world.n_hiders[1], case["hider_group"], case["seeker_group"])
         paid = np.asarray(case["individual"]) + group * np.asarray(case["in_group"])
