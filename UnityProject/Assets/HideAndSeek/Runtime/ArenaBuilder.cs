@@ -29,18 +29,29 @@ namespace HideAndSeek
         }
 
         [Tooltip("Compiled-in defaults to start from (configs/arenas/<scenario>.yaml); the 'scenario' environment parameter overrides it.")]
-        public Scenario DefaultScenario = Scenario.Quadrant;
+        [SerializeField] private Scenario m_DefaultScenario = Scenario.Quadrant;
         [Tooltip("Arenas when no trainer sends num_arenas.")]
-        public int NumArenas = 1;
+        [SerializeField] private int m_NumArenas = 1;
         [Tooltip("Free space between neighbouring arenas (m).")]
-        public float ArenaGap = 2f;
-        public int Seed = 0;
+        [SerializeField] private float m_ArenaGap = 2f;
+        [Tooltip("Layout seed: arena k plays the episodes of seed + k, as arena k of the twin's batch. A trainer's 'seed' parameter replaces it.")]
+        [SerializeField] private int m_Seed = 0;
         [Tooltip("Default: trainer if connected, else the models, else Heuristic(). InferenceOnly for playback.")]
-        public BehaviorType BehaviorType = BehaviorType.Default;
-        public PolicyModel HiderModel;
-        public PolicyModel SeekerModel;
+        [SerializeField] private BehaviorType m_BehaviorType = BehaviorType.Default;
+        [SerializeField] private PolicyModel m_HiderModel;
+        [SerializeField] private PolicyModel m_SeekerModel;
         [Tooltip("Agent slot of arena 0 driven by the keyboard in Heuristic mode (-1: none).")]
-        public int HumanSlot = 0;
+        [SerializeField] private int m_HumanSlot = 0;
+
+        public Scenario DefaultScenario { get { return m_DefaultScenario; } set { m_DefaultScenario = value; } }
+        public int NumArenas { get { return m_NumArenas; } set { m_NumArenas = value; } }
+        public float ArenaGap { get { return m_ArenaGap; } set { m_ArenaGap = value; } }
+        /// <summary>The layout seed in use (the inspector's, until a trainer sends <see cref="SeedKey"/>).</summary>
+        public int Seed { get { return m_Seed; } private set { m_Seed = value; } }
+        public BehaviorType BehaviorType { get { return m_BehaviorType; } set { m_BehaviorType = value; } }
+        public PolicyModel HiderModel { get { return m_HiderModel; } set { m_HiderModel = value; } }
+        public PolicyModel SeekerModel { get { return m_SeekerModel; } set { m_SeekerModel = value; } }
+        public int HumanSlot { get { return m_HumanSlot; } set { m_HumanSlot = value; } }
 
         /// <summary>EnvironmentParameters key of the layout seed (not a WorldConfig field).</summary>
         public const string SeedKey = "seed";

@@ -20,8 +20,11 @@ namespace HideAndSeek
     /// </summary>
     public class HideSeekAgent : Agent
     {
+        [Tooltip("Distance from the body's pivot (centre) down to its feet (m).")]
+        [SerializeField] private float m_FootOffset = 0.25f;
+
         /// <summary>Distance from the body's pivot (centre) down to its feet.</summary>
-        public float FootOffset = 0.25f;
+        public float FootOffset { get { return m_FootOffset; } set { m_FootOffset = value; } }
 
         public HideSeekArena Arena { get; private set; }
         public int Slot { get; private set; }

@@ -11,12 +11,13 @@ namespace HideAndSeek
     [DisallowMultipleComponent]
     public class Pushable : MonoBehaviour
     {
-        public bool IsRamp;
+        // Set by ArenaFactory when it builds the object (never serialized: scenes are built from code).
+        public bool IsRamp { get; set; }
         /// <summary>Object index in the arena: boxes [0, max_boxes), ramps after.</summary>
-        public int Index;
-        public double SizeX;
-        public double SizeY;
-        public float Height;
+        public int Index { get; set; }
+        public double SizeX { get; set; }
+        public double SizeY { get; set; }
+        public float Height { get; set; }
 
         public Rigidbody Body { get; private set; }
         public Collider[] Colliders { get; private set; }

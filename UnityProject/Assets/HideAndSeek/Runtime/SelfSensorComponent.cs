@@ -13,7 +13,9 @@ namespace HideAndSeek
     [DisallowMultipleComponent]
     public class SelfSensorComponent : SensorComponent
     {
-        public int ObservationSize = 41;
+        [SerializeField] private int m_ObservationSize = 41;
+
+        public int ObservationSize { get { return m_ObservationSize; } set { m_ObservationSize = value; } }
         VectorSensor m_Sensor;
 
         public VectorSensor Sensor { get { return m_Sensor; } }
