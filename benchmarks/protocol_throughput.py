@@ -72,8 +72,8 @@ def bench_overhead(world, arenas: int, steps: int, base_port: int, log_dir: str
     with UnityVecSim(LAUNCHER, 1, world, seed=0, base_port=base_port, arenas_per_env=arenas,
                      log_dir=log_dir) as vec:
         vec.reset(0)
-        worker = vec._workers[0]  # benchmark-only peek at the underlying UnityEnvironment
-        env, (_, stats, state) = worker.env, worker.channels
+        unity = vec._workers[0].unity  # benchmark-only peek at the underlying UnityEnvironment
+        env, stats, state = unity.env, unity.channels.stats, unity.channels.state
         noop = np.array([NO_MOVE_BIN] * 3 + [0, 0], np.int32)
         actions = noop_actions(vec.num_arenas, world.layout.max_agents)
 
