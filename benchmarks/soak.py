@@ -105,6 +105,48 @@ def run_dir_of(out: Path) -> Path | None:
     return runs[-1] if runs else None
 
 
+def summarize(out: Path, warmup: float, window: float, command: str, exit_code: int | None
+              ) -> dict:
+    """The report from OUT's samples and the run's scalars (also for an earlier soak, with
+    other ``warmup``/``window``: ``--summarize OUT``)."""
+    samples = [json.loads(line) for line in (out / "soak_samples.jsonl").read_text().splitlines()
+               if line.strip()]
+    run_dir = run_dir_of(out)
+    scalars = []
+    if run_dir is not None and (run_dir / "scalars.jsonl").exists():
+        scalars = [json.loads(line) for line in (run_dir / "scalars.jsonl").read_text().splitlines()
+                   if line.strip()]
+    end = scalars[-1]["minutes"] if scalars else float("nan")
+    sps_start = throughput(scalars, warmup, warmup + window)
+    sps_end = throughput(scalars, end - window, end)
+    after = [s for s in samples if s["t_min"] >= warmup]
+    return {
+        "command": command, "exit_code": exit_code, "run_dir": str(run_dir),
+        "minutes_sampled": samples[-1]["t_min"] if samples else 0.0, "samples": len(samples),
+        "warmup_minutes": warmup, "updates": scalars[-1]["update"] if scalars else 0,
+        "trainer_rss_mb_after_warmup": after[0]["trainer_rss_mb"] if after else None,
+        "trainer_rss_mb_end": samples[-1]["trainer_rss_mb"] if samples else None,
+        "trainer_rss_mb_max": max((s["trainer_rss_mb"] for s in samples), default=None),
+        "trainer_rss_mb_per_hour": per_hour(samples, "trainer_rss_mb", warmup),
+        "trainer_fds_per_hour": per_hour(samples, "trainer_fds", warmup),
+        "trainer_fds_min_max": [min((s["trainer_fds"] for s in after), default=None),
+                                max((s["trainer_fds"] for s in after), default=None)],
+        "workers_rss_mb_end": samples[-1]["workers_rss_mb"] if samples else None,
+        "workers_rss_mb_per_hour": per_hour(samples, "workers_rss_mb", warmup),
+        "workers_fds_per_hour": per_hour(samples, "workers_fds", warmup),
+        "workers_fds_min_max": [min((s["workers_fds"] for s in after), default=None),
+                                max((s["workers_fds"] for s in after), default=None)],
+        "sps_start": sps_start, "sps_end": sps_end, "sps_end_over_start": sps_end / sps_start,
+        "goal_rss_mb_per_hour": 50.0,
+    }
+
+
+def report(out: Path, summary: dict) -> None:
+    (out / "soak_summary.json").write_text(json.dumps(summary, indent=1))
+    for key, value in summary.items():
+        print(f"{key:28s} {value:.3f}" if isinstance(value, float) else f"{key:28s} {value}")
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--minutes", type=float, default=60.0, help="training time (max_minutes)")
@@ -116,8 +158,17 @@ def main() -> int:
     p.add_argument("--num-envs", type=int, default=2)
     p.add_argument("--config", default=str(REPO / "configs/train/quadrant.yaml"))
     p.add_argument("--out", default=None, help="folder for the run and the samples")
+    p.add_argument("--summarize", default=None, metavar="OUT",
+                   help="only recompute the report of an earlier soak's folder")
     p.add_argument("overrides", nargs="*", help="extra trainer overrides key=value")
     args = p.parse_args()
+    if args.summarize:
+        out = Path(args.summarize)
+        old = json.loads((out / "soak_summary.json").read_text()) \
+            if (out / "soak_summary.json").exists() else {}
+        report(out, summarize(out, args.warmup, args.window, old.get("command", "?"),
+                              old.get("exit_code")))
+        return 0
     if args.minutes <= args.warmup + 2 * args.window:
         p.error(f"--minutes {args.minutes}: expected more than --warmup + 2 x --window "
                 f"({args.warmup + 2 * args.window})")
@@ -132,46 +183,17 @@ def main() -> int:
     log = open(out / "train.log", "w")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
     t0 = time.monotonic()
-    samples = []
     try:
         with open(out / "soak_samples.jsonl", "w") as fh:
             while proc.poll() is None:
-                s = sample(proc.pid, t0)
-                samples.append(s)
-                fh.write(json.dumps(s) + "\n")
+                fh.write(json.dumps(sample(proc.pid, t0)) + "\n")
                 fh.flush()
                 time.sleep(args.interval)
     except KeyboardInterrupt:
         proc.send_signal(signal.SIGINT)  # the trainer checkpoints and exits
         proc.wait(timeout=300)
     log.close()
-    run_dir = run_dir_of(out)
-    scalars = []
-    if run_dir is not None and (run_dir / "scalars.jsonl").exists():
-        scalars = [json.loads(line) for line in (run_dir / "scalars.jsonl").read_text().splitlines()
-                   if line.strip()]
-    end = scalars[-1]["minutes"] if scalars else float("nan")
-    w = args.window
-    sps_start = throughput(scalars, args.warmup, args.warmup + w)
-    sps_end = throughput(scalars, end - w, end)
-    summary = {
-        "command": " ".join(cmd), "exit_code": proc.returncode, "run_dir": str(run_dir),
-        "minutes_sampled": samples[-1]["t_min"] if samples else 0.0, "samples": len(samples),
-        "updates": scalars[-1]["update"] if scalars else 0,
-        "trainer_rss_mb_start": samples[0]["trainer_rss_mb"] if samples else None,
-        "trainer_rss_mb_max": max((s["trainer_rss_mb"] for s in samples), default=None),
-        "trainer_rss_mb_per_hour": per_hour(samples, "trainer_rss_mb", args.warmup),
-        "trainer_fds_per_hour": per_hour(samples, "trainer_fds", args.warmup),
-        "trainer_fds_min_max": [min((s["trainer_fds"] for s in samples), default=None),
-                                max((s["trainer_fds"] for s in samples), default=None)],
-        "workers_rss_mb_per_hour": per_hour(samples, "workers_rss_mb", args.warmup),
-        "workers_fds_per_hour": per_hour(samples, "workers_fds", args.warmup),
-        "sps_start": sps_start, "sps_end": sps_end, "sps_end_over_start": sps_end / sps_start,
-        "goal_rss_mb_per_hour": 50.0,
-    }
-    (out / "soak_summary.json").write_text(json.dumps(summary, indent=1))
-    for key, value in summary.items():
-        print(f"{key:28s} {value:.3f}" if isinstance(value, float) else f"{key:28s} {value}")
+    report(out, summarize(out, args.warmup, args.window, " ".join(cmd), proc.returncode))
     return 0 if proc.returncode == 0 else 1
 
 
