@@ -173,7 +173,7 @@ def _check_checkpoints(trainer, expect: list[int]) -> None:
     """Every checkpoint is complete and the latest one loads into a fresh trainer (here over
     the in-process twin: the Unity workers of a failed run are gone)."""
     from hideseek.checkpoint import list_checkpoints, load_checkpoint
-    from hideseek.train import Trainer
+    from hideseek.train import Trainer, load
 
     found = list_checkpoints(trainer.run_dir)
     assert sorted(found) == expect
@@ -183,7 +183,7 @@ def _check_checkpoints(trainer, expect: list[int]) -> None:
         assert all(torch.isfinite(t).all() for t in tensors.values() if t.is_floating_point())
     fresh = Trainer(trainer.cfg, trainer.world, trainer.run_dir / "resumed",
                     world_over=trainer.world_over)
-    fresh.load(found[max(found)])
+    load(fresh, found[max(found)])
     assert fresh.update == max(found)
 
 
@@ -204,7 +204,7 @@ def test_training_survives_a_crashed_worker(tmp_path):
 
 def test_training_stops_with_a_catchable_error_and_intact_checkpoints(tmp_path):
     """What ``hideseek train`` does on UnityWorkerError: save, tell the user, exit 1."""
-    from hideseek.train import run
+    from hideseek.train import run, save
 
     trainer, log, sim = _tiny_training(tmp_path, dict(
         base_port=BASE_PORT, worker_id_start=35, timeout_wait=15, max_restarts=0,
@@ -214,7 +214,7 @@ def test_training_stops_with_a_catchable_error_and_intact_checkpoints(tmp_path):
             run(trainer, log)
         assert info.value.worker_id == 35 and info.value.log_path.is_file()
         assert trainer.update == 1  # update 2 needed step 8
-        trainer.save()
+        save(trainer)
         _check_checkpoints(trainer, [1])
     finally:
         log.close()
