@@ -73,12 +73,17 @@ Core = dict[str, Tensor]   # SimState's fields in the core layout (dimensions re
 
 def flip(t: Tensor) -> Tensor:
     """The same tensor with its dimensions reversed (a view): public <-> core layout."""
-    return t.permute(*range(t.dim() - 1, -1, -1))
+    return t.permute(tuple(reversed(range(t.dim()))))
 
 
 def to_core(s: SimState) -> Core:
     """Copy a public-layout state into contiguous core-layout tensors."""
     return {f.name: flip(getattr(s, f.name)).contiguous() for f in fields(s)}
+
+
+def to_core_view(s: SimState) -> Core:
+    """A public-layout state's fields as core-layout views (no copy; strided)."""
+    return {f.name: flip(getattr(s, f.name)) for f in fields(s)}
 
 
 def from_core(core: Core) -> SimState:

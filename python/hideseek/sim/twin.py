@@ -21,8 +21,8 @@ from ..contract import ACTION_BRANCHES, NO_MOVE_BIN, WorldConfig
 from . import layouts
 from .physics import PhysicsConstants, Walls, held_pose, solve_contacts, update_heights, wall_geometry
 from .rules import accumulate_stats, apply_grab, apply_lock, episode_stats, rewards
-from .sensors import SensorConstants, global_state, lidar, observe, occluders, phase_of, visibility
-from .state import Core, SimState, core_assign, from_core, to_core
+from .sensors import SensorConstants, lidar, occluders, pack, phase_of, state_planes, visibility
+from .state import Core, SimState, core_assign, flip, from_core, to_core
 from .types import AgentObs, StepOutput
 
 CUDA_GRAPH_MODE = "reduce-overhead"   # torch.compile mode that replays the step as a CUDA graph
@@ -146,20 +146,13 @@ class TwinSim:
         """Observations, and who sees which agents [A, A, N] and objects [A, O, N]."""
         seg = occluders(core)
         seen_agents, seen_objs = visibility(core, self._sc, seg)
-        lidar_frac = lidar(core, self._sc, seg)
-        arena_first = lambda t: t.permute(2, 0, 1)  # noqa: E731
-        obs = self._pack(from_core(core), arena_first(seen_agents), arena_first(seen_objs),
-                         arena_first(lidar_frac))
+        obs_0, obs_1, obs_2, obs_3, frozen = pack(core, self._sc, seen_agents, seen_objs,
+                                                  lidar(core, self._sc, seg))
+        mask = torch.where(flip(frozen)[..., None], self._mask_frozen, self._mask_full)
+        present = flip(core["agent_present"]).clone(memory_format=torch.contiguous_format)
+        obs = AgentObs(obs_0, obs_1, obs_2, obs_3, mask, state_planes(core, self._sc, obs_0),
+                       present)
         return obs, seen_agents, seen_objs
-
-    def _pack(self, s: SimState, seen_agents: Tensor, seen_objs: Tensor, lidar_frac: Tensor
-              ) -> AgentObs:
-        obs_0, obs_1, obs_2, obs_3, frozen = observe(s, self._sc, seen_agents, seen_objs, lidar_frac)
-        mask = torch.where(frozen[..., None], self._mask_frozen, self._mask_full)
-        obs = AgentObs(obs_0, obs_1, obs_2, obs_3, mask, global_state(s, self._sc, obs_0),
-                       s.agent_present)
-        # Own, contiguous, arena-first tensors whatever layout the packing read.
-        return obs.map(lambda t: t.clone(memory_format=torch.contiguous_format))
 
     # ------------------------------------------------------------------ step
     def step(self, actions: Tensor) -> StepOutput:
