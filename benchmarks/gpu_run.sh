@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# One session on a lent GPU, as a single prepared command (device time is scarce):
+#   1. the CUDA tests, 2. the twin's arena-steps/s on CUDA, 3. a training chunk of the door-blocking
+#   config on CUDA whose run files (config, scalars, baseline, last checkpoint) are copied to $OUT.
+# Usage, from the repository root on the GPU machine:  bash benchmarks/gpu_run.sh MINUTES [key=value ...]
+# Extra key=value pairs override the training config. Needs only torch, pyyaml, safetensors, tqdm.
+set -u
+minutes=${1:?usage: gpu_run.sh MINUTES [overrides]}
+shift
+export PYTHONPATH=$PWD/python PYTHONUNBUFFERED=1
+OUT=${OUT:-/tmp/gpu_out}
+mkdir -p "$OUT"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
+python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())" | tee -a "$OUT/gpu.txt"
+echo "== CUDA tests"
+timeout 120 python3 -m pytest -q -p no:cacheprovider tests/test_learner.py -k cuda 2>&1 | tail -3
+echo "== twin on CUDA"
+timeout 150 python3 - <<'PY' 2>&1 | tee "$OUT/sim_cuda.txt"
+import time, torch
+from hideseek.contract import load_world_config
+from hideseek.models import BranchIndex, random_actions
+from hideseek.sim import TwinSim
+world = load_world_config("quadrant")
+for n in (1024, 16384, 65536):
+    torch.cuda.reset_peak_memory_stats()
+    sim = TwinSim(world, n, device="cuda", seed=0)
+    bi, gen = BranchIndex(world.layout.action_branches, "cuda"), torch.Generator("cuda").manual_seed(0)
+    obs = sim.reset(0)
+    acts = [random_actions(obs.action_mask, bi, gen) for _ in range(8)]
+    for a in acts[:4]:
+        sim.step(a)
+    torch.cuda.synchronize(); t = time.perf_counter(); steps = 40
+    for i in range(steps):
+        sim.step(acts[i % 8])
+    torch.cuda.synchronize(); dt = time.perf_counter() - t
+    mem = torch.cuda.max_memory_allocated() / n
+    print(f"twin cuda eager {n:6d} arenas: {n * steps / dt:12.0f} arena-steps/s, {mem / 1024:.1f} KiB/arena")
+    del sim, obs, acts
+PY
+echo "== training ($minutes min)"
+rm -rf /tmp/gpu_runs
+python3 -m hideseek.cli train --config configs/train/quadrant_doors.yaml device=cuda \
+    num_arenas=4096 ppo.minibatches=8 max_minutes="$minutes" out_dir=/tmp/gpu_runs \
+    progress=false plot=false tensorboard=false checkpoint_every=10 baseline_arenas=512 "$@" \
+    2>&1 | tail -8
+run=$(ls -d /tmp/gpu_runs/*/ | head -1)
+cp "$run"/config.yaml "$run"/scalars.jsonl "$run"/baseline.json "$OUT"/
+cp "$(ls "$run"/checkpoints/*.safetensors | tail -1)" "$OUT"/
+tail -n 1 "$run"/scalars.jsonl | python3 -c "import json,sys; r=json.loads(sys.stdin.read()); \
+print({k: round(v, 3) for k, v in r.items() if k.startswith(('episode/', 'perf/sps', 'agent_steps'))})"
