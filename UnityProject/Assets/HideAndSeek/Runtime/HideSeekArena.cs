@@ -34,6 +34,7 @@ namespace HideAndSeek
         bool[] m_InGroup;
         // Heights rules (Core Heights): box poses at the last physics step, each agent's box then.
         OrientedRect[] m_BoxPoses;
+        OrientedRect[] m_BoxPosesBefore;
         bool[] m_BoxPresent;
         int[] m_RiderOf;
         readonly RaycastHit[] m_Hits = new RaycastHit[32];
@@ -81,6 +82,7 @@ namespace HideAndSeek
             m_Agents = new HideSeekAgent[m_Layout.MaxAgents];
             for (var a = 0; a < m_Agents.Length; a++) m_Agents[a] = ArenaFactory.Agent(this, a, world, policy);
             m_BoxPoses = new OrientedRect[m_Layout.MaxBoxes];
+            m_BoxPosesBefore = new OrientedRect[m_Layout.MaxBoxes];
             m_BoxPresent = new bool[m_Layout.MaxBoxes];
             m_RiderOf = new int[m_Agents.Length];
         }
@@ -96,7 +98,10 @@ namespace HideAndSeek
         void FixedUpdate()
         {
             if (m_Agents == null || m_Layout0 == null) return;
-            var before = (OrientedRect[])m_BoxPoses.Clone();
+            // Last step's poses become "before"; this step's go into the other buffer (no allocation).
+            var before = m_BoxPoses;
+            m_BoxPoses = m_BoxPosesBefore;
+            m_BoxPosesBefore = before;
             for (var b = 0; b < m_BoxPoses.Length; b++)
             {
                 m_BoxPresent[b] = m_Objects[b].Present;
