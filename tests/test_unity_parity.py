@@ -334,12 +334,18 @@ def test_signature_diff_catches_a_stub_that_differs_from_the_real_api(tmp_path, 
     text = text.replace("public void EndEpisode() { throw null; }",
                         "public void EndEpisode() { throw null; }\n        public void EndEpisodeNow() { throw null; }")
     ml.write_text(text)
+    # A member Unity keeps only as a compile error ([Obsolete(..., true)]).
+    engine = stubs / "UnityEngine.cs"
+    engine.write_text(engine.read_text().replace(
+        "public GameObject gameObject { get { throw null; } }",
+        "public GameObject gameObject { get { throw null; } }\n        public Component rigidbody { get { throw null; } }", 1))
     monkeypatch.setattr(api, "STUBS", stubs)
     problems = api.diff_variant("unity6-mlagents3", api.VARIANTS["unity6-mlagents3"], api._parser())
     joined = "\n".join(problems)
     assert "float value" in joined and "float val," in joined, joined
     assert "BranchSizes" in joined and "EndEpisodeNow" in joined, joined
-    assert len(problems) == 3, joined
+    assert "rigidbody { get; }` is obsolete as an error" in joined, joined
+    assert len(problems) == 4, joined
 
 
 def test_preprocessor_keeps_the_branches_of_the_defined_symbols():

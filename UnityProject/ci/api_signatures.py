@@ -521,6 +521,8 @@ def diff_variant(name: str, variant: dict, parser) -> list[str]:
                 problems.append(f"{where}: stub `{m['sig']}`, real `{rm['sig']}`")
             if rm.get("obsolete") == "error":
                 problems.append(f"{where}: `{rm['sig']}` is obsolete as an error in the real API")
+            elif rm.get("obsolete"):
+                print(f"api_signatures: note: {where}: `{rm['sig']}` is obsolete (a warning) in the real API")
         # A stub must not hide what an implementation or override has to provide.
         for key, rm in sorted(members.items()):
             if key in stub.members or rm.get("obsolete") == "error":

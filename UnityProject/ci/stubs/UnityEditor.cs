@@ -52,7 +52,7 @@ namespace UnityEditor
 #endif
 
     [Flags]
-    public enum BuildOptions { None = 0, Development = 1, EnableHeadlessMode = 16384 }
+    public enum BuildOptions { None = 0, Development = 1 }
 
     public struct BuildPlayerOptions
     {
