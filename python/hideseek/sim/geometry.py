@@ -38,6 +38,16 @@ def box_corners(centre: Tensor, cos: Tensor, sin: Tensor, half: Tensor) -> Tenso
     return torch.stack([x, y], -1).movedim(0, -2)
 
 
+def chunks(size: int) -> list[slice]:
+    """How the hot path walks a small entity dimension (walls, occluders, objects): all at once
+    in eager mode (few, large kernels), one entity at a time under ``torch.compile``, where each
+    step is an elementwise update of [.., N] tensors that fuses into one vectorised loop over
+    arenas (a reduction over a [.., S, N] tensor would be materialised in memory instead)."""
+    if torch.compiler.is_compiling():
+        return [slice(k, k + 1) for k in range(size)]
+    return [slice(0, size)]
+
+
 # ---------------------------------------------------------------- structure of arrays
 def rotate_xy(x: Tensor, y: Tensor, cos: Tensor, sin: Tensor) -> tuple[Tensor, Tensor]:
     return cos * x - sin * y, sin * x + cos * y

@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from ..contract import WorldConfig
-from .geometry import box_corners_xy, norm_xy, segments_intersect_xy, to_local_xy
+from .geometry import box_corners_xy, chunks, norm_xy, segments_intersect_xy, to_local_xy
 from .state import PARK_DISTANCE, Core, SimState, flip, to_core_view
 
 
@@ -85,9 +85,7 @@ def visibility(core: Core, c: SensorConstants, seg: tuple[Tensor, Tensor, Tensor
     wall or object edge (the target's own edges excepted). A viewer standing on top sees over
     everything, since every occluder is at most as tall as the top height.
 
-    The loop over occluders is unrolled on purpose: each one is an elementwise update of
-    [A, T, N] tensors, which the compiler fuses into one vectorised loop over arenas; a
-    reduction over an [A, T, S, N] tensor would be materialised in memory instead."""
+    Occluders are walked in ``chunks`` (one at a time when compiled)."""
     ap, op = core["agent_pos"], core["obj_pos"]
     tx, ty = torch.cat([ap[0], op[0]])[None], torch.cat([ap[1], op[1]])[None]   # [1, T, N]
     ex, ey = ap[0][:, None], ap[1][:, None]                                      # [A, 1, N]
@@ -96,9 +94,10 @@ def visibility(core: Core, c: SensorConstants, seg: tuple[Tensor, Tensor, Tensor
     dist = norm_xy(dx, dy)
     in_cone = dx * torch.cos(yaw) + dy * torch.sin(yaw) >= c.cos_half_cone * dist
     blocked = torch.zeros_like(in_cone)
-    for k in range(seg[0].shape[0]):
-        crosses = segments_intersect_xy(ex, ey, tx, ty, *(v[k] for v in seg))
-        blocked = blocked | (crosses & c.not_own_edge[:, k])
+    for k in chunks(seg[0].shape[0]):
+        crosses = segments_intersect_xy(*(v[..., None, :] for v in (ex, ey, tx, ty)),
+                                        *(v[None, None, k] for v in seg))        # [A, T, s, N]
+        blocked = blocked | (crosses & c.not_own_edge[:, k]).any(2)
     viewer_low = core["agent_z"] < c.top - 1e-3
     present = torch.cat([core["agent_present"], core["obj_present"]])[None]
     seen = in_cone & ~(blocked & viewer_low[:, None]) & present & core["agent_present"][:, None] \
@@ -111,8 +110,8 @@ def lidar(core: Core, c: SensorConstants, seg: tuple[Tensor, Tensor, Tensor, Ten
     """Distance / range along each ray [A, R, N]; 1.0 = nothing within range.
 
     Segments are moved into each agent's frame once ([A, S, N]); the rays then have constant
-    directions, so each segment costs a handful of multiply-adds per ray. Unrolled over
-    segments for the same reason as :func:`visibility`."""
+    directions, so each segment costs a handful of multiply-adds per ray. Segments are walked
+    in ``chunks`` (one at a time when compiled)."""
     ap, yaw = core["agent_pos"], core["agent_yaw"]
     cos, sin = torch.cos(yaw)[:, None], torch.sin(yaw)[:, None]                 # [A, 1, N]
     px, py = ap[0][:, None], ap[1][:, None]
@@ -123,16 +122,17 @@ def lidar(core: Core, c: SensorConstants, seg: tuple[Tensor, Tensor, Tensor, Ten
     face = c.seg_half_thickness[:, None] * norm_xy(ex, ey)
     rc, rs = c.ray_cos[:, None], c.ray_sin[:, None]                             # [R, 1]
     best = torch.full_like(rc * cos, c.lidar_range)                            # [A, R, N]
-    for k in range(ax.shape[1]):
-        sax, say, sex, sey = (v[:, k:k + 1] for v in (ax, ay, ex, ey))         # [A, 1, N]
-        den = rc * sey - rs * sex                                              # [A, R, N]
+    rc, rs = rc[..., None], rs[..., None]                                       # [R, 1, 1]
+    for k in chunks(ax.shape[1]):
+        sax, say, sex, sey, num, fc = (v[:, None, k] for v in (ax, ay, ex, ey, t_num, face))
+        den = rc * sey - rs * sex                                              # [A, R, s, N]
         ok = den.abs() > 1e-9
         inv = 1.0 / torch.where(ok, den, torch.full_like(den, 1e-9))
         # Hit point on the centre line at t; the face the ray meets first is `face/|sin|` earlier.
-        t = t_num[:, k:k + 1] * inv - face[:, k:k + 1] * inv.abs()
+        t = num * inv - fc * inv.abs()
         u = (sax * rs - say * rc) * inv
         hit = ok & (t >= 0) & (u >= 0) & (u <= 1)
-        best = torch.where(hit, torch.minimum(best, t), best)
+        best = torch.minimum(best, torch.where(hit, t, torch.full_like(t, c.lidar_range)).amin(2))
     return best.clamp(max=c.lidar_range) / c.lidar_range
 
 
