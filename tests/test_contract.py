@@ -15,7 +15,11 @@ def test_arena_files_load_and_sizes_follow_world_md():
     assert r.horizon == 240 and r.n_boxes == (3, 9) and r.layout.obs_shapes[2] == (9, 14)
     assert ACTION_BRANCHES == (11, 11, 11, 2, 2)
     assert len(AGENT_COLUMNS) == 10 and len(OBJECT_COLUMNS) == 14
-    assert q.layout.state_size == 4 * 10 + 3 * 14 + 2
+    # WORLD.md's critic input: agents (present + full self vector), boxes, ramps, walls, time.
+    assert [b[0] for b in q.layout.state_blocks] == ["agents", "boxes", "ramps", "walls", "globals"]
+    assert q.layout.state_size == 4 * (1 + 41) + 3 * 14 + 8 * 5 + 2
+    assert q.layout.state_agent_columns[1:] == q.layout.self_columns
+    assert q.layout.team_slices() == {"hider": slice(0, 2), "seeker": slice(2, 4)}
 
 
 @pytest.mark.parametrize("override, key, expected", [

@@ -9,7 +9,8 @@ import torch
 
 from hideseek.config_io import ConfigError, build
 from hideseek.contract import load_world_config
-from hideseek.icm import ICM, ICMConfig, icm_losses, intrinsic_reward
+from hideseek.icm import ICM, ICMConfig, forward_error, icm_losses
+from hideseek.models import BranchIndex
 
 
 def test_losses_and_reward_hand_computed():
@@ -22,7 +23,7 @@ def test_losses_and_reward_hand_computed():
     assert l_fwd.item() == pytest.approx(2.5)
     assert l_inv.item() == pytest.approx(-math.log(0.75), rel=1e-6)
     assert loss.item() == pytest.approx(0.8 * -math.log(0.75) + 0.2 * 2.5, rel=1e-6)
-    assert intrinsic_reward(pred, phi_next, eta=2.0).item() == pytest.approx(5.0)
+    assert forward_error(pred, phi_next).item() == pytest.approx(2.5)  # the raw curiosity
 
 
 def test_weight_excludes_samples():
@@ -45,16 +46,29 @@ def test_icm_learns_and_curiosity_drops_on_seen_transitions():
     # The next observation depends on the action, so both models have something to learn.
     next_obs = (obs[0] + actions[:, :1].float() * 0.1,) + obs[1:]
     opt = torch.optim.Adam(icm.parameters(), lr=3e-3)
+    bi = BranchIndex(layout.action_branches)
+
+    def curiosity():
+        phi_next = icm.encode(next_obs)
+        pred, inv_logp = icm.predict(icm.encode(obs), phi_next, actions, bi)
+        return phi_next, pred, inv_logp
+
+    with torch.no_grad():
+        surprise_before = forward_error(*curiosity()[1::-1]).mean()
     first = None
     for _ in range(150):
-        phi_next, pred, inv_logp = icm(obs, next_obs, actions)
+        phi_next, pred, inv_logp = curiosity()
         loss, l_inv, _ = icm_losses(phi_next, pred, inv_logp, actions, 0.2, torch.ones(m))
         first = loss.item() if first is None else first
         opt.zero_grad()
         loss.backward()
         opt.step()
     assert loss.item() < 0.7 * first
-    assert icm.reward(obs, next_obs, actions).shape == (m,)
+    with torch.no_grad():
+        phi_next, pred, _ = curiosity()
+        surprise_after = forward_error(pred, phi_next)
+    assert surprise_after.shape == (m,)
+    assert surprise_after.mean() < surprise_before
 
 
 def test_bad_icm_config():

@@ -8,9 +8,8 @@ import pytest
 import torch
 
 from hideseek.contract import load_world_config
-from hideseek.mappo import (PPOConfig, TeamBatch, TeamLearner, clipped_surrogate, clipped_value_loss,
-                            explained_variance, gae, huber, masked_mean)
-from hideseek.models import ModelConfig, sample_actions
+from hideseek.mappo import (clipped_surrogate, clipped_value_loss, explained_variance, gae, huber,
+                            masked_mean)
 from hideseek.normalize import RunningMeanStd, RunningNorm, ValueNorm
 
 
@@ -20,9 +19,24 @@ def test_gae_hand_computed_with_truncation_bootstrap():
     # Step 1 ends an episode by truncation: its next value is V(final_obs) = 9, not values[2].
     next_values = torch.tensor([[0.4], [9.0], [0.1]])
     dones = torch.tensor([[False], [True], [False]])
-    adv, ret = gae(rewards, values, next_values, dones, gamma=0.9, lam=0.8)
+    valid = torch.ones_like(dones)
+    adv, ret = gae(rewards, values, next_values, dones, valid, gamma=0.9, lam=0.8)
     torch.testing.assert_close(adv[:, 0], torch.tensor([6.404, 7.7, 1.79]))
     torch.testing.assert_close(ret[:, 0], torch.tensor([6.904, 8.1, 2.09]))
+
+
+def test_gae_streams_with_their_own_discount_and_an_unobserved_step():
+    rewards = torch.tensor([[[1.0, 1.0]], [[5.0, 5.0]], [[2.0, 2.0]]])   # [T, M, streams]
+    values = torch.zeros(3, 1, 2)
+    next_values = torch.ones(3, 1, 2)
+    dones = torch.zeros(3, 1, dtype=torch.bool)
+    adv, _ = gae(rewards, values, next_values, dones, torch.ones_like(dones),
+                 gamma=torch.tensor([1.0, 0.5]), lam=1.0)
+    torch.testing.assert_close(adv[:, 0], torch.tensor([[11.0, 4.875], [9.0, 6.75], [3.0, 2.5]]))
+    # Step 1 was never observed: it counts 0 and step 0 bootstraps from V(s_1) alone.
+    valid = torch.tensor([[True], [False], [True]])
+    adv, _ = gae(rewards, values, next_values, dones, valid, gamma=torch.tensor([1.0, 0.5]), lam=1.0)
+    torch.testing.assert_close(adv[:, 0], torch.tensor([[2.0, 1.5], [0.0, 0.0], [3.0, 2.5]]))
 
 
 def test_clipped_surrogate_hand_computed():
@@ -78,35 +92,3 @@ def test_explained_variance():
     assert explained_variance(target, target, w).item() == pytest.approx(1.0)
     assert explained_variance(torch.zeros(4) + 2.5, target, w).item() == pytest.approx(0.0)
     assert explained_variance(target, torch.ones(4), w).item() == 0.0  # constant target
-
-
-def test_learner_update_moves_policy_toward_positive_advantage():
-    """One update on a batch where action 3 of branch 0 has positive advantage raises its
-    probability; samples with zero actor weight never change the outcome."""
-    world = load_world_config("quadrant", {"lidar_rays": 4})
-    layout = world.layout
-    torch.manual_seed(0)
-    learner = TeamLearner(layout, ModelConfig(embed_dim=16, hidden=32),
-                          PPOConfig(epochs=4, minibatches=2, lr=3e-3))
-    m = 64
-    g = torch.Generator().manual_seed(0)
-    obs = tuple(torch.randn(m, *s, generator=g) for s in layout.obs_shapes)
-    mask = torch.ones(m, 37, dtype=torch.bool)
-    bi = learner.branch_index
-    with torch.no_grad():
-        logp_all = bi.log_probs(learner.model.actor(*obs)[0], mask)
-    actions = sample_actions(logp_all, g)
-    adv = (actions[:, 0] == 3).float() * 2 - 0.2
-    logp = logp_all.gather(-1, actions.unsqueeze(-1)).squeeze(-1).sum(-1)
-    batch = TeamBatch(obs=obs, memory=None, state=torch.randn(m, layout.state_size, generator=g),
-                      slot=torch.zeros(m, dtype=torch.long), mask=mask, actions=actions, logp=logp,
-                      values=torch.zeros(m, 2), returns=torch.randn(m, 2, generator=g), adv=adv,
-                      act_weight=torch.ones(m), value_weight=torch.ones(m))
-    p_before = logp_all[:, 0, 3].exp().mean()
-    stats = learner.update(batch, torch.Generator().manual_seed(1), use_intrinsic=True)
-    with torch.no_grad():
-        p_after = bi.log_probs(learner.model.actor(*obs)[0], mask)[:, 0, 3].exp().mean()
-    assert p_after > p_before * 1.2
-    assert set(stats) >= {"policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction",
-                          "explained_variance", "explained_variance_int"}
-    assert all(torch.isfinite(v) for v in stats.values())

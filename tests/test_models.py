@@ -134,13 +134,24 @@ def test_split_and_masked_logits():
     assert out[0, 3] == 3.0 and out[0, 4] < -1e8
 
 
-def test_critic_identity_matters(layout):
+def test_critic_values_every_agent_in_one_pass_and_sees_the_walls():
+    from hideseek.sim import TwinSim
+    world = load_world_config("quadrant", {"lidar_rays": 4})
+    lay = world.layout
     torch.manual_seed(0)
-    critic = Critic(layout, ModelConfig(embed_dim=16, hidden=32))
-    state = torch.randn(3, layout.state_size)
-    v0 = critic(state, torch.zeros(3, dtype=torch.long))
-    v3 = critic(state, torch.full((3,), layout.max_agents - 1, dtype=torch.long))
-    assert v0.shape == (3, 2) and not torch.allclose(v0, v3)
+    critic = Critic(lay, ModelConfig(embed_dim=16, hidden=32))
+    state = TwinSim(world, 3, seed=0).obs.state
+    v = critic(state)
+    assert v.shape == (3, lay.max_agents, 2)
+    assert not torch.allclose(v[:, 0], v[:, -1])  # each agent gets its own value
+    walls = lay.state_slices()["walls"]
+    moved = state.clone()
+    moved[:, walls] = moved[:, walls] * 0.5       # the same agents and objects, other walls
+    assert not torch.allclose(critic(moved), v)
+    # An absent (all-zero) wall row is padding: it never changes the value.
+    rows = moved[:, walls].view(3, world.max_walls, -1)
+    absent = (rows.abs().amax(-1) == 0)
+    assert absent.any(), "the quadrant layouts merge wall pieces where a door is closed"
 
 
 def test_bad_model_config_names_the_field():
