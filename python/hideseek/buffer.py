@@ -92,7 +92,8 @@ class RolloutBuffer:
     @staticmethod
     def from_numpy(arrays: dict[str, np.ndarray], device: torch.device | str) -> "RolloutBuffer":
         def t(name: str) -> Tensor:
-            return torch.from_numpy(np.ascontiguousarray(arrays[name])).to(device)
+            x = arrays[name]  # ascontiguousarray makes 0-d arrays (``episodes``) 1-d
+            return torch.from_numpy(np.ascontiguousarray(x).reshape(x.shape)).to(device)
 
         return RolloutBuffer(
             obs=tuple(t(f"obs_{i}") for i in range(4)), state=t("state"), mask=t("mask"),

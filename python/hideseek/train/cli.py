@@ -99,18 +99,45 @@ def prepare(args) -> tuple[Trainer, Path | None]:
         run_dir = _new_run_dir(cfg)
     if cfg.torch_threads > 0:
         torch.set_num_threads(cfg.torch_threads)
-    sim = None
-    if getattr(args, "env", None):
+    sim, ray = None, ray_config(args)
+    env = _unity_env(args)
+    if env and ray is None:
         from ..envs.unity_vec import UnityVecSim
         # num_arenas is the total over all Unity processes, split evenly between them.
         per_env = max(1, cfg.num_arenas // args.num_envs)
-        sim = UnityVecSim(args.env, args.num_envs, world, seed=cfg.seed,
+        sim = UnityVecSim(env, args.num_envs, world, seed=cfg.seed,
                           log_dir=run_dir / "unity_logs", arenas_per_env=per_env,
                           device=cfg.device)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / CONFIG_FILE).write_text(yaml.safe_dump(config_to_dict(cfg, world_over), sort_keys=False))
-    trainer = Trainer(cfg, world, run_dir, sim=sim, world_over=world_over)
+    trainer = Trainer(cfg, world, run_dir, sim=sim, world_over=world_over, ray=ray)
     return trainer, resume_ckpt
+
+
+def _unity_env(args) -> str | None:
+    """The Unity build of ``--env`` (None for the in-process twin: no flag or ``twin``)."""
+    env = getattr(args, "env", None)
+    return None if env in (None, "twin") else env
+
+
+RAY_FLAGS = {"workers": "--workers", "envs_per_worker": "--envs-per-worker",
+             "max_policy_lag": "--max-policy-lag", "sample_timeout": "--sample-timeout",
+             "min_fraction": "--min-fraction", "max_worker_restarts": "--max-worker-restarts"}
+
+
+def ray_config(args):
+    """``RayConfig`` from ``--ray ADDRESS`` and its flags, or None without ``--ray`` (then none
+    of its flags may be given)."""
+    given = {k: getattr(args, k) for k in RAY_FLAGS if getattr(args, k, None) is not None}
+    address = getattr(args, "ray", None)
+    if address is None:
+        if given:
+            name = next(iter(given))
+            raise ConfigError("command line", RAY_FLAGS[name], given[name],
+                              "alongside --ray auto|local|ADDRESS")
+        return None
+    from ..ray_sampler import RayConfig
+    return RayConfig(address=address, env=_unity_env(args) or "twin", **given)
 
 
 def main(args) -> int:
@@ -122,7 +149,7 @@ def main(args) -> int:
               f"({trainer.agent_steps} agent-steps)", file=sys.stderr)
     else:
         print(f"hideseek train: run directory {run_dir}", file=sys.stderr)
-        if cfg.baseline_arenas > 0 and getattr(args, "env", None) is None:
+        if cfg.baseline_arenas > 0 and _unity_env(args) is None:
             base = random_baseline(trainer.world, cfg.baseline_arenas, cfg.seed + 10_000,
                                    trainer.device)
             (run_dir / BASELINE_FILE).write_text(json.dumps(base, indent=1))
@@ -136,20 +163,18 @@ def main(args) -> int:
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     log = ScalarLog(run_dir, trainer.update if resume_ckpt is not None else None, cfg.tensorboard)
-    worker_error: type[BaseException] = _unity_worker_error(getattr(args, "env", None))
+    worker_errors = _worker_errors(_unity_env(args), getattr(args, "ray", None))
     try:
         reason = run(trainer, log)
-    except worker_error as exc:
+    except worker_errors as exc:
         path = save(trainer)
-        print(f"hideseek train: Unity worker failed and could not recover: {exc}\n"
+        print(f"hideseek train: a worker failed and could not recover: {exc}\n"
               f"checkpoint saved to {path}; continue with --resume {run_dir}", file=sys.stderr)
         return 1
     finally:
         log.close()
         signal.signal(signal.SIGINT, previous)
-        close = getattr(trainer.sim, "close", None)
-        if close is not None:
-            close()
+        trainer.close()
     print(f"hideseek train: stopped ({reason}) at update {trainer.update}, "
           f"{trainer.agent_steps} agent-steps, {trainer.elapsed / 60:.1f} min; "
           f"checkpoint in {run_dir / 'checkpoints'}", file=sys.stderr)
@@ -160,12 +185,14 @@ def main(args) -> int:
     return 130 if reason == "stopped" else 0
 
 
-def _unity_worker_error(env: str | None) -> type[BaseException]:
-    """The Unity worker failure to catch at the top level (a never-raised class for the twin)."""
-    class _Never(Exception):
-        pass
-
-    if not env:
-        return _Never
-    from ..envs.unity_vec import UnityWorkerError
-    return UnityWorkerError
+def _worker_errors(env: str | None, ray: str | None) -> tuple[type[BaseException], ...]:
+    """The worker failures to catch at the top level: a Unity process (in this process) or a
+    Ray rollout worker past its restart budget. Imported only where they can happen."""
+    out: list[type[BaseException]] = []
+    if env and not ray:
+        from ..envs.unity_vec import UnityWorkerError
+        out.append(UnityWorkerError)
+    if ray:
+        from ..ray_sampler import RolloutWorkerError
+        out.append(RolloutWorkerError)
+    return tuple(out)

@@ -35,7 +35,7 @@ def state_tensors(tr: Trainer) -> tuple[dict[str, torch.Tensor], dict]:
         for k, v in _group_rest(g.state_dict()).items():
             tensors[f"group.{name}.{k}"] = v
         meta[f"optimizer.{name}"] = pack(g.optimizer.state_dict(), f"optimizer.{name}", tensors)
-    if tr.collector.memory is not None:
+    if tr.collector is not None and tr.collector.memory is not None:
         tensors["memory"] = tr.collector.memory
     tensors["rng.sample"] = tr.gen_sample.get_state()
     tensors["rng.minibatch"] = tr.gen_minibatch.get_state()
@@ -95,15 +95,15 @@ def load(tr: Trainer, path: Path, tensors: dict[str, torch.Tensor] | None = None
     except (KeyError, RuntimeError, ValueError, StopIteration) as exc:
         raise CheckpointError(path, f"does not match this run ({str(exc).splitlines()[0]})",
                               "a checkpoint of the same run config") from None
-    same_arenas = "memory" not in tensors or tensors["memory"].shape[0] == tr.sim.num_arenas
-    if tr.collector.memory is not None and "memory" in tensors and same_arenas:
-        tr.collector.memory = tensors["memory"].to(tr.device)
-    sim_state = getattr(tr.sim, "state", None)
+    collector = tr.collector  # None where rollouts run in several blocks or on Ray workers
+    if collector is not None and collector.memory is not None and "memory" in tensors \
+            and tensors["memory"].shape[0] == tr.sim.num_arenas:
+        collector.memory = tensors["memory"].to(tr.device)
     saved = sub_state(tensors, "sim") if meta.get("sim_state_saved") else {}
-    if _restore_sim(tr, saved):
-        tr.collector.obs = tr.sim.observe()
+    if collector is not None and _restore_sim(tr, saved):
+        collector.obs = tr.sim.observe()
     else:
-        # No simulator state (Unity) or another arena count: continue with fresh episodes.
-        tr.collector.reset(tr.cfg.seed + int(meta["update"]))
+        # No simulator state (Unity, Ray workers) or another arena count: fresh episodes.
+        tr.sampler.reset(tr.cfg.seed + int(meta["update"]))
     tr.update, tr.agent_steps = int(meta["update"]), int(meta["agent_steps"])
     tr.elapsed = float(meta["elapsed"])

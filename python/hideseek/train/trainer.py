@@ -1,7 +1,9 @@
-"""The trainer: a simulator, the collector that plays it, the learner, and the opponent pool.
+"""The trainer: a sampler (rollouts), the learner, and the opponent pool.
 
-One ``train_update`` is: pick opponents -> collect a rollout -> the learner's update -> episode
-statistics -> snapshot for the pool. Everything lives on ``cfg.device``.
+One ``train_update`` is: pick opponents -> sample a rollout -> the learner's update -> episode
+statistics -> snapshot for the pool. The learner lives on ``cfg.device``; the sampler is a
+``LocalSampler`` (the twin or ``UnityVecSim`` in this process) or, with a ``RayConfig``, a
+``RaySampler`` (rollout workers on a Ray cluster).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from ..contract import TEAMS, WorldConfig
 from ..learner import Learner
 from ..models import Actor
 from ..rollout import Collector
+from ..sampling import LocalSampler, make_twin_blocks
 from .config import SelfPlayConfig, TrainConfig
 
 
@@ -64,27 +67,29 @@ class OpponentPool:
 
 
 class Trainer:
-    """Owns the simulator, the learner, the collector and the bookkeeping of one run."""
+    """Owns the sampler, the learner and the bookkeeping of one run.
+
+    ``sim``: a simulator to play in this process (default: the twin). ``ray``: play on Ray
+    rollout workers instead (``hideseek.ray_sampler.RayConfig``). ``local_blocks`` > 1 plays the
+    twin in that many arena blocks seeded like Ray workers (to reproduce their batches)."""
 
     def __init__(self, cfg: TrainConfig, world: WorldConfig, run_dir: Path, sim: Any = None,
-                 world_over: dict | None = None):
+                 world_over: dict | None = None, ray: Any = None, local_blocks: int = 1):
         self.cfg, self.world, self.run_dir = cfg, world, Path(run_dir)
         self.world_over = dict(world_over or {})
         self.device = torch.device(cfg.device)
         torch.manual_seed(cfg.seed)  # network initialisation
-        if sim is None:
-            from ..sim import TwinSim
-            sim = TwinSim(world, cfg.num_arenas, device=self.device, seed=cfg.seed,
-                          compile=cfg.sim_compile)
-        self.sim = sim
-        self.layout = sim.layout
+        self.layout = world.layout if sim is None else sim.layout
         self.learner = Learner(self.layout, cfg.model, cfg.ppo, cfg.icm, cfg.train_teams, self.device)
         self.gen_sample = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
         self.gen_minibatch = torch.Generator().manual_seed(cfg.seed + 2)
-        self.collector = Collector(sim, self.learner.actors, self.learner.slots, self.gen_sample,
-                                   cfg.rollout_steps, compile=cfg.policy_compile)
-        self.collector.reset(cfg.seed)
-        self.pool = OpponentPool(cfg.selfplay, cfg.train_teams, sim.num_arenas, cfg.seed + 3)
+        self.sampler = self._make_sampler(sim, ray, local_blocks)
+        # The in-process simulator and collector of a single-block sampler (else None):
+        # checkpoints keep their state.
+        single = isinstance(self.sampler, LocalSampler) and len(self.sampler.collectors) == 1
+        self.sim = self.sampler.sim if single else None
+        self.collector: Collector | None = self.sampler.collector if single else None
+        self.pool = OpponentPool(cfg.selfplay, cfg.train_teams, self.sampler.num_arenas, cfg.seed + 3)
         self.group_of = {t: self.learner.team_group(t) for t in TEAMS}
         self._frozen = {t: copy.deepcopy(self.learner.actors[self.group_of[t]]).eval() for t in TEAMS}
         self.update = 0
@@ -92,9 +97,37 @@ class Trainer:
         self.elapsed = 0.0  # training seconds over all sessions of this run
         self.stop_requested = False
 
+    def _make_sampler(self, sim: Any, ray: Any, local_blocks: int):
+        cfg = self.cfg
+        if ray is not None:
+            if sim is not None:
+                raise ValueError("Trainer: pass either sim or ray, not both")
+            from ..ray_sampler import RaySampler
+            return RaySampler(ray, self.world, cfg.model, self.learner.actors, cfg.seed,
+                              cfg.rollout_steps, cfg.num_arenas, self.device,
+                              log_dir=self.run_dir / "unity_logs")
+        if local_blocks > 1:
+            if sim is not None or cfg.num_arenas % local_blocks:
+                raise ValueError(f"Trainer: local_blocks={local_blocks} needs the twin and "
+                                 f"num_arenas ({cfg.num_arenas}) divisible by it")
+            return LocalSampler(make_twin_blocks(
+                self.world, local_blocks, cfg.num_arenas // local_blocks, self.learner.actors,
+                self.learner.slots, cfg.seed, cfg.rollout_steps, self.device,
+                sim_compile=cfg.sim_compile, policy_compile=cfg.policy_compile))
+        if sim is None:
+            from ..sim import TwinSim
+            sim = TwinSim(self.world, cfg.num_arenas, device=self.device, seed=cfg.seed,
+                          compile=cfg.sim_compile)
+        collector = Collector(sim, self.learner.actors, self.learner.slots, self.gen_sample,
+                              cfg.rollout_steps, compile=cfg.policy_compile)
+        collector.reset(cfg.seed)
+        return LocalSampler([collector])
+
     @property
     def steps_per_update(self) -> int:
-        return self.sim.num_arenas * self.cfg.rollout_steps * self.layout.max_agents
+        """Agent-steps of a whole batch (a Ray round may train on fewer: ``agent_steps`` counts
+        what was trained on)."""
+        return self.sampler.num_arenas * self.cfg.rollout_steps * self.layout.max_agents
 
     def _sync(self) -> None:
         if self.device.type == "cuda":  # phase boundaries only, never inside the step loop
@@ -104,7 +137,7 @@ class Trainer:
         """Collect one rollout and update every trained policy; returns device scalars."""
         t0 = time.perf_counter()
         opponents = self.pool.pick(self._frozen, self.group_of)
-        buf = self.collector.collect(opponents)
+        buf = self.sampler.sample(self.update, opponents)
         self._sync()
         t1 = time.perf_counter()
         stats = self.learner.update(buf, self.gen_minibatch)
@@ -112,19 +145,26 @@ class Trainer:
             stats[f"episode/{k}"] = v
         stats["episode/count"] = buf.episodes
         self.update += 1
-        self.agent_steps += self.steps_per_update
+        steps = buf.steps * buf.arenas * self.layout.max_agents
+        self.agent_steps += steps
         self.pool.add(self.update, self.learner.actors)
         self._sync()
         t2 = time.perf_counter()
         self.elapsed += t2 - t0
         total = t2 - t0
-        timings = self.collector.timings
-        stats["perf/sps"] = torch.tensor(self.steps_per_update / max(total, 1e-9))
+        timings = self.sampler.timings
+        stats["perf/sps"] = torch.tensor(steps / max(total, 1e-9))
         stats["perf/sim_share"] = torch.tensor(timings.get("sim", 0.0) / total)
         stats["perf/policy_share"] = torch.tensor(timings.get("policy", 0.0) / total)
         stats["perf/update_share"] = torch.tensor((t2 - t1) / total)
         stats["perf/opponent_sampled"] = torch.tensor(float(bool(opponents)))
+        for k, v in self.sampler.stats().items():
+            stats[k] = torch.tensor(v)
         return stats
+
+    def close(self) -> None:
+        """End the sampler's simulators or workers."""
+        self.sampler.close()
 
 
 def random_baseline(world: WorldConfig, arenas: int, seed: int, device: torch.device
