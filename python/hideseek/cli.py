@@ -99,6 +99,42 @@ def bind_address(text: str) -> str:
                                      f"0.0.0.0, [::]), got {text!r}")
 
 
+def ray_address(text: str) -> str:
+    """Where Ray runs: ``local`` (start one here), ``auto`` (the cluster this node joined) or a
+    cluster address (HOST:PORT or ray://HOST:PORT)."""
+    if text in ("local", "auto"):
+        return text
+    host, sep, port = text.removeprefix("ray://").rpartition(":")
+    if sep and port.isdigit() and 0 < int(port) < 65536:
+        try:
+            bind_address(host)  # the same host rule as --bind-address
+            return text
+        except argparse.ArgumentTypeError:
+            pass
+    raise argparse.ArgumentTypeError(f"expected local, auto or a Ray address HOST:PORT "
+                                     f"(e.g. 10.0.0.1:6379 or ray://10.0.0.1:10001), got {text!r}")
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
+    return value
+
+
+def fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1], got {text!r}")
+    return value
+
+
 def _add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="roll out random policies in the twin; write a GIF and stats")
     p.add_argument("--arena", default="quadrant", help="arena name or YAML path")
@@ -120,12 +156,31 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                "Ctrl-C saves a checkpoint and exits. See docs/training.md.")
     p.add_argument("--config", default="configs/train/quadrant.yaml", help="training config YAML")
     p.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue a run exactly")
-    p.add_argument("--env", type=unity_build, default=None, metavar="PATH",
-                   help="train through ML-Agents against a Unity build (or the twin launcher)")
+    p.add_argument("--env", type=twin_or_build, default=None, metavar="PATH|twin",
+                   help="train through ML-Agents against a Unity build (or the twin launcher); "
+                        "twin: the in-process twin (the default)")
     p.add_argument("--num-envs", type=positive_int, default=1, help="Unity processes with --env")
     p.add_argument("--bind-address", type=bind_address, default=None, metavar="ADDR",
                    help="address the trainer's ML-Agents server listens on (default: loopback "
                         "only; e.g. 0.0.0.0 for builds on another host)")
+    ray = p.add_argument_group("rollouts on Ray (docs/ray.md); without --ray nothing changes")
+    ray.add_argument("--ray", type=ray_address, default=None, metavar="auto|local|ADDRESS",
+                     help="play rollouts on Ray workers: local (start Ray here), auto (this "
+                          "node's cluster) or HOST:PORT")
+    ray.add_argument("--workers", type=positive_int, default=None,
+                     help="rollout workers, each playing num_arenas / N arenas (default 2)")
+    ray.add_argument("--envs-per-worker", type=positive_int, default=None,
+                     help="Unity processes per worker with --env PATH (default 1)")
+    ray.add_argument("--max-policy-lag", type=count_or_zero, default=None,
+                     help="updates a fragment may lag behind; 0: exact on-policy, 1 (default): "
+                          "sampling overlaps the update")
+    ray.add_argument("--sample-timeout", type=positive_seconds, default=None, metavar="S",
+                     help="seconds to wait for stragglers (default 60)")
+    ray.add_argument("--min-fraction", type=fraction, default=None,
+                     help="share of the arenas needed to train without stragglers (default 0.5)")
+    ray.add_argument("--max-worker-restarts", type=count_or_zero, default=None,
+                     help="restarts per worker before training stops with a checkpoint "
+                          "(default 3)")
     p.add_argument("overrides", nargs="*", help="config overrides key=value (dotted keys)")
     p.set_defaults(entry="hideseek.train:main")
 
@@ -203,6 +258,10 @@ def main(argv: list[str] | None = None) -> int:
         # is being built: a clear line, not a traceback through mlagents_envs.
         vec = sys.modules.get("hideseek.envs.unity_vec")
         if vec is not None and isinstance(exc, vec.UnityWorkerError):
+            print(f"hideseek {args.command}: {exc}", file=sys.stderr)
+            return 1
+        ray_sampler = sys.modules.get("hideseek.ray_sampler")
+        if ray_sampler is not None and isinstance(exc, ray_sampler.RolloutWorkerError):
             print(f"hideseek {args.command}: {exc}", file=sys.stderr)
             return 1
         raise
