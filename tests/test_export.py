@@ -244,7 +244,7 @@ def test_onnx_path_imports_no_torch():
 
 def test_a_file_that_fails_verification_is_removed(tmp_path, monkeypatch):
     """A tolerance no difference can meet makes verification fail: no file is left behind."""
-    import hideseek.export as export_module
+    import hideseek.export_verify as export_module
 
     world = load_world_config("quadrant")
     torch.manual_seed(3)

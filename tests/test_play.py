@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import yaml
 
-from hideseek.cli import main as cli_main
+from hideseek.cli import main as _cli_main
 from hideseek.contract import ARENA_DIR, EPISODE_STATS
 from hideseek.export import export_run
 from hideseek.onnx_policy import PolicyContractError
@@ -19,6 +19,14 @@ from hideseek.play import (evaluate, format_report, load_policies, mp4_encoder_a
 from test_export import write_run
 
 HORIZON = 12
+
+
+def cli_main(argv: list[str]) -> int:
+    """The exit code ``hideseek`` gives: argument errors exit 2 from argparse itself."""
+    try:
+        return _cli_main(argv)
+    except SystemExit as exc:
+        return int(exc.code)
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +75,8 @@ def test_eval_reports_reproducible_statistics(runs, capsys):
     assert len(first) == 3 and first == again
     assert set(first[0]) == set(EPISODE_STATS)
     assert loaded.update == 0
-    for e in first:
-        assert 0.0 <= e["hidden_fraction"] <= 1.0
+    # Untrained policies: seekers find the hiders in some episodes and steps, not in all.
+    assert 0.0 < np.mean([e["hidden_fraction"] for e in first]) < 1.0
     assert cli_main(["eval", str(runs["a"]), "--episodes", "2", "--deterministic"]) == 0
     out = capsys.readouterr().out
     assert "2 episodes" in out and "win rate:" in out
@@ -159,7 +167,8 @@ def test_video_target_is_checked_before_playing(runs, tmp_path, capsys, monkeypa
             "--episodes", "1"]
     assert cli_main(base + ["--video", str(tmp_path / "x.avi")]) == 2
     assert ".gif or .mp4" in capsys.readouterr().err
-    assert cli_main(base + ["--video", str(tmp_path / "x.gif"), "--env", str(a)]) == 2
+    twin_build = str(Path(__file__).resolve().parents[1] / "builds" / "twin" / "HideAndSeekTwin.x86_64")
+    assert cli_main(base + ["--video", str(tmp_path / "x.gif"), "--env", twin_build]) == 2
     assert "--env twin" in capsys.readouterr().err
     # Without an ffmpeg encoder, mp4 is refused up front with the fix in the message.
     monkeypatch.setattr(play_module, "mp4_encoder_available", lambda: False)
@@ -167,7 +176,7 @@ def test_video_target_is_checked_before_playing(runs, tmp_path, capsys, monkeypa
     assert "imageio-ffmpeg" in capsys.readouterr().err
     assert not (tmp_path / "x.mp4").exists()
     assert cli_main(base[:-2] + ["--episodes", "0"]) == 2
-    assert "at least 1" in capsys.readouterr().err
+    assert ">= 1, got 0" in capsys.readouterr().err
 
 
 def test_play_through_the_ml_agents_protocol(runs, arena):

@@ -10,28 +10,19 @@ from pathlib import Path
 import torch
 
 from .config_io import parse_overrides
-from .contract import ACTION_BRANCHES, EPISODE_STATS, WorldConfig, load_world_config
-from .sim import AgentObs, TwinSim
-
-
-def random_actions(obs: AgentObs, generator: torch.Generator) -> torch.Tensor:
-    """Uniform random bins among the allowed ones of each branch: [N, A, 5]."""
-    out, start = [], 0
-    for size in ACTION_BRANCHES:
-        allowed = obs.action_mask[..., start:start + size].float()
-        noise = torch.rand(allowed.shape, generator=generator, device=allowed.device)
-        out.append((noise * allowed).argmax(-1))
-        start += size
-    return torch.stack(out, -1)
+from .contract import EPISODE_STATS, WorldConfig, load_world_config
+from .models import BranchIndex, random_actions
+from .sim import TwinSim
 
 
 def random_rollout_stats(world: WorldConfig, episodes: int, seed: int) -> dict[str, float]:
     """Mean episode statistics of uniformly random policies over ``episodes`` arenas."""
     sim = TwinSim(world, episodes, seed=seed)
     gen = torch.Generator(device=sim.device).manual_seed(seed)
+    bi = BranchIndex(world.layout.action_branches, sim.device)
     obs = sim.obs
     for _ in range(world.horizon):
-        out = sim.step(random_actions(obs, gen))
+        out = sim.step(random_actions(obs.action_mask, bi, gen))
         obs = out.obs
     assert out.episode_stats is not None
     return {k: float(v.mean()) for k, v in out.episode_stats.items()}
@@ -42,10 +33,11 @@ def record_episode(world: WorldConfig, seed: int, path: Path, fps: int = 12) -> 
     from PIL import Image
     sim = TwinSim(world, 1, seed=seed)
     gen = torch.Generator().manual_seed(seed)
+    bi = BranchIndex(world.layout.action_branches)
     frames = [sim.render(0)]
     obs = sim.obs
     for _ in range(world.horizon - 1):
-        obs = sim.step(random_actions(obs, gen)).obs
+        obs = sim.step(random_actions(obs.action_mask, bi, gen)).obs
         frames.append(sim.render(0))
     images = [Image.fromarray(f) for f in frames]
     images[0].save(path, save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)

@@ -23,7 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from .config_io import ConfigError, spec
-from .contract import ObsLayout
+from .contract import ACTION_BRANCHES, ObsLayout
 from .normalize import RunningNorm
 
 NEG_INF = -1e9  # masked logit / attention score: finite so that 0 * NEG_INF is never NaN
@@ -53,9 +53,32 @@ def split_branches(x: Tensor, branches: tuple[int, ...]) -> tuple[Tensor, ...]:
     return tuple(torch.split(x, list(branches), dim=-1))
 
 
-def masked_logits(logits: Tensor, mask_bool: Tensor) -> Tensor:
-    """Disallowed actions (mask False) get a large negative logit; the shape is unchanged."""
-    return torch.where(mask_bool, logits, torch.full_like(logits, NEG_INF))
+# Logit of a masked action, as ML-Agents writes it (``logits * m - 1e8 * (1 - m)``): the softmax of
+# a masked entry underflows to exactly 0 and an all-masked row stays a finite uniform
+# distribution (Unity runs every model once on all-zero inputs when it loads it).
+MASKED_LOGIT = 1e8
+
+
+def masked_logits(logits: Tensor, mask: Tensor) -> Tensor:
+    """Logits with disallowed actions (mask False / 0) at -1e8; one formula for training and the
+    ONNX graph. Written ``-1 * m + 1`` rather than ``1 - m`` for the reason ML-Agents gives:
+    Sentis has been seen to swap the operands of a Sub with a constant."""
+    m = mask.to(logits.dtype)
+    return logits * m - MASKED_LOGIT * (-1.0 * m + 1.0)
+
+
+def branch_probs(logits: Tensor, mask: Tensor) -> list[Tensor]:
+    """Per-branch action probabilities under the mask: a list of ``[B, branch size]`` (the ONNX
+    policy head)."""
+    return [torch.softmax(z, dim=1) for z in split_branches(masked_logits(logits, mask), ACTION_BRANCHES)]
+
+
+def select_actions(probs: list[Tensor], deterministic: bool,
+                   generator: torch.Generator | None = None) -> Tensor:
+    """int64 [B, 5]: a multinomial sample (or the arg-max) of each branch's probabilities."""
+    if deterministic:
+        return torch.cat([torch.argmax(p, dim=1, keepdim=True) for p in probs], dim=1)
+    return torch.cat([torch.multinomial(p, 1, generator=generator) for p in probs], dim=1)
 
 
 class BranchIndex:

@@ -243,49 +243,26 @@ def evaluate(target: str | Path, episodes: int, seed: int = 0, checkpoint: int |
     import torch
 
     from .checkpoint import load_policy
-    from .export import branch_probs, select_actions, team_slice
+    from .rollout import Collector
     from .sim import TwinSim
 
     loaded = load_policy(target, checkpoint=checkpoint, device="cpu")
     world = loaded.world
-    layout = world.layout
     arenas = max(1, min(episodes, max_arenas))
     sim = TwinSim(world, num_arenas=arenas, device="cpu", seed=seed)
-    gen = torch.Generator().manual_seed(seed)
-    slots = {team: team_slice(layout, team) for team in TEAMS}
-    memory: dict[str, Any] = {}
+    collector = Collector(sim, loaded.actors, world.layout.team_slices(),
+                          torch.Generator().manual_seed(seed), steps=world.horizon,
+                          deterministic=deterministic)
+    collector.reset(seed)
     results: list[dict[str, float]] = []
-    obs = sim.reset(seed=seed)
-    with torch.no_grad():
-        while len(results) < episodes:
-            actions = torch.zeros(arenas, layout.max_agents, len(layout.action_branches),
-                                  dtype=torch.int64)
-            for team, sl in slots.items():
-                actor = loaded.actors[team]
-                n_team = sl.stop - sl.start
-                flat = [o[:, sl].reshape(arenas * n_team, *o.shape[2:]) for o in obs.obs]
-                mask = obs.action_mask[:, sl].reshape(arenas * n_team, -1).float()
-                mem = memory.get(team)
-                if actor.memory_size > 0 and mem is None:
-                    mem = torch.zeros(arenas * n_team, 1, actor.memory_size)
-                logits, new_mem = actor(*flat, memory=mem)
-                acts = select_actions(branch_probs(logits, mask), deterministic, gen)
-                actions[:, sl] = acts.view(arenas, n_team, -1)
-                if new_mem is not None:
-                    memory[team] = new_mem
-            out = sim.step(actions)
-            obs = out.obs
-            ended = out.truncated
-            if bool(ended.any()):
-                for team in list(memory):
-                    n_team = slots[team].stop - slots[team].start
-                    keep = (~ended).repeat_interleave(n_team).view(-1, 1, 1).float()
-                    memory[team] = memory[team] * keep
-                if out.episode_stats is not None:
-                    for arena in torch.nonzero(ended).view(-1).tolist():
-                        if len(results) < episodes:
-                            results.append({k: float(v[arena]) for k, v in
-                                            out.episode_stats.items()})
+
+    def keep(stats: dict[str, torch.Tensor], ended: torch.Tensor) -> None:
+        for arena in torch.nonzero(ended).view(-1).tolist():
+            if len(results) < episodes:
+                results.append({k: float(v[arena]) for k, v in stats.items()})
+
+    while len(results) < episodes:
+        collector.collect(on_episode_end=keep)
     return results, loaded
 
 

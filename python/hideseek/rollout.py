@@ -72,8 +72,10 @@ class Collector:
     one per team otherwise) and ``actors`` the name to its actor."""
 
     def __init__(self, sim, actors: dict[str, Actor], groups: dict[str, slice],
-                 generator: torch.Generator, steps: int, compile: bool = False):
+                 generator: torch.Generator, steps: int, compile: bool = False,
+                 deterministic: bool = False):
         self.sim, self.actors, self.groups, self.generator = sim, actors, groups, generator
+        self.deterministic = deterministic  # the most likely action of each branch (evaluation)
         self.layout = sim.layout
         self.device = torch.device(sim.device)
         self.branch_index = BranchIndex(self.layout.action_branches, self.device)
@@ -100,8 +102,8 @@ class Collector:
                               device=self.device)
         logp = torch.empty(n, a, device=self.device)
         new_memory = None if self.memory is None else torch.empty_like(self.memory)
-        noise = torch.empty(n, a, *self.branch_index.shape, device=self.device).exponential_(
-            generator=self.generator)
+        noise = torch.empty(n, a, *self.branch_index.shape, device=self.device)
+        noise = noise.fill_(1.0) if self.deterministic else noise.exponential_(generator=self.generator)
 
         def play(actor_step: PolicyStep, actor: Actor, arenas: slice, slots: slice) -> None:
             def flat(x: Tensor) -> Tensor:
@@ -127,9 +129,13 @@ class Collector:
 
     # ------------------------------------------------------------------ the loop
     @torch.no_grad()
-    def collect(self, opponents: dict[str, tuple[Actor, int]] | None = None) -> RolloutBuffer:
+    def collect(self, opponents: dict[str, tuple[Actor, int]] | None = None,
+                on_episode_end: Callable[[dict[str, Tensor], Tensor], None] | None = None
+                ) -> RolloutBuffer:
         """Fill the buffer with one rollout. ``opponents[team] = (past actor, k)`` makes that
-        team's first k arenas play the past actor; those samples are not trained on."""
+        team's first k arenas play the past actor; those samples are not trained on.
+        ``on_episode_end(stats, arenas)`` sees the statistics of every observed episode end
+        (evaluation only: training needs no per-episode values on the host)."""
         if self.obs is None:
             raise RuntimeError("Collector.collect before reset")
         opponents = opponents or {}
@@ -175,6 +181,8 @@ class Collector:
                 if self.memory is not None:  # a new episode starts with empty memory
                     self.memory = self.memory * (~ended).view(n, 1, 1, 1)
                 if out.episode_stats is not None:
+                    if on_episode_end is not None:
+                        on_episode_end(out.episode_stats, ended & valid)
                     counted = (ended & valid).to(torch.float32)
                     buf.stat_sums += torch.stack([(out.episode_stats[k].float() * counted).sum()
                                                   for k in EPISODE_STATS])
