@@ -210,3 +210,32 @@ def test_environment_variable_and_twin_player_through_loopback(tmp_path, monkeyp
         assert addrs and all(a.is_unspecified for a in addrs), addrs
     finally:
         env.close()
+
+
+def test_taken_port_is_a_clear_error_with_a_clean_exit():
+    """A port in use: UnityConnection says which port before anything is constructed, and a
+    UnityEnvironment that fails in its constructor leaves no traceback at interpreter exit."""
+    code = f"""
+        import socket
+        from hideseek.contract import load_world_config
+        from hideseek.envs import mlagents_compat
+        from hideseek.envs.unity_reader import UnityConnection, UnityPortInUse
+        from mlagents_envs.exception import UnityWorkerInUseException
+        squatter = socket.socket()
+        squatter.bind(("127.0.0.1", {BASE_PORT + 4}))
+        squatter.listen(1)
+        try:
+            UnityConnection("/bin/true", load_world_config("quadrant"), 1, worker_id=4,
+                            base_port={BASE_PORT})
+        except UnityPortInUse as exc:
+            print("refused:", exc)
+        try:
+            mlagents_compat.unity_environment(file_name="/bin/true", worker_id=4,
+                                              base_port={BASE_PORT})
+        except UnityWorkerInUseException:
+            print("in use")
+    """
+    res = run_python(code)
+    assert res.returncode == 0, res.stderr
+    assert f"port {BASE_PORT + 4} is in use" in res.stdout and "in use" in res.stdout
+    assert "Traceback" not in res.stderr and "Exception ignored" not in res.stderr, res.stderr

@@ -254,10 +254,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"hideseek {args.command}: configuration error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:
-        # A Unity build that starts but does not speak the protocol fails while the trainer
-        # is being built: a clear line, not a traceback through mlagents_envs.
-        vec = sys.modules.get("hideseek.envs.unity_vec")
-        if vec is not None and isinstance(exc, vec.UnityWorkerError):
+        # A Unity build that does not start, does not speak the protocol or finds its port
+        # taken: a clear line, not a traceback through mlagents_envs. (Looked up in
+        # sys.modules so this module never imports the Unity path itself.)
+        reader = sys.modules.get("hideseek.envs.unity_reader")
+        if reader is not None and isinstance(exc, reader.UnityError):
             print(f"hideseek {args.command}: {exc}", file=sys.stderr)
             return 1
         ray_sampler = sys.modules.get("hideseek.ray_sampler")

@@ -264,8 +264,19 @@ def _classes() -> tuple[type, type]:
         def _get_communicator(self, worker_id, base_port, timeout_wait):  # noqa: D102
             return BoundRpcCommunicator(worker_id, base_port, timeout_wait, self.bind_address)
 
+        def _close(self, timeout=None) -> None:
+            # UnityEnvironment registers this with atexit before it creates its communicator:
+            # after a failed construction there is nothing to close (and no traceback at exit).
+            if hasattr(self, "_communicator"):
+                super()._close(timeout)
+
     _bound_classes = (BoundRpcCommunicator, BoundUnityEnvironment)
     return _bound_classes
+
+
+def default_base_port(file_name: str | None) -> int:
+    """UnityEnvironment's port when ``base_port`` is None: 5005 for a build, 5004 for the Editor."""
+    return 5005 if file_name else 5004
 
 
 def unity_environment(*args, bind_address: str | None = None, **kwargs):

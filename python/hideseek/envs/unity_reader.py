@@ -19,6 +19,7 @@ in arena order.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import weakref
 from dataclasses import dataclass
@@ -47,8 +48,32 @@ NOOP_ACTION = np.array([NO_MOVE_BIN, NO_MOVE_BIN, NO_MOVE_BIN, 0, 0], dtype=np.i
 DEFAULT_TIME_SCALE = 20.0  # mlagents-learn's default --time-scale
 
 
-class UnityProtocolError(RuntimeError):
+class UnityError(RuntimeError):
+    """A Unity process could not be used; the message says which and why (the CLI prints it as
+    one line)."""
+
+
+class UnityProtocolError(UnityError):
     """The Unity side sent something this project's contract does not allow."""
+
+
+class UnityPortInUse(UnityError):
+    """The port a UnityEnvironment would listen on is taken."""
+
+
+def port_is_free(port: int) -> bool:
+    """The check RpcCommunicator makes before it binds (SO_REUSEADDR, as it does, so ports in
+    TIME_WAIT count as free). Checking first also avoids constructing a UnityEnvironment that
+    fails half-way."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(("localhost", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
 
 
 # --------------------------------------------------------------------------- closing at exit
@@ -202,6 +227,12 @@ class UnityConnection:
                  additional_args: Sequence[str] | None = None, bind_address: str | None = None):
         self.layout, self.num_arenas = world.layout, num_arenas
         self.source = f"Unity worker {worker_id} ({file_name or 'Editor'})"
+        port = (base_port if base_port is not None else
+                mlagents_compat.default_base_port(file_name)) + worker_id
+        if not port_is_free(port):
+            raise UnityPortInUse(f"{self.source}: port {port} is in use (another trainer or "
+                                 "Unity environment?); expected a free port: pass another "
+                                 "worker_id or base_port, or stop the other process")
         self.channels = make_side_channels(world, num_arenas, time_scale)
         self.env = mlagents_compat.unity_environment(
             file_name=file_name, worker_id=worker_id, base_port=base_port, seed=seed,

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import logging
-import socket
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -40,8 +39,8 @@ from ..contract import AGENT_COLUMNS, EPISODE_STATS, ObsLayout, WorldConfig
 from ..sim.types import AgentObs, StepOutput
 from . import mlagents_compat
 from . import side_channels as sc
-from .unity_reader import (DEFAULT_TIME_SCALE, StepBatch, UnityConnection, close_at_exit,
-                           state_present)
+from .unity_reader import (DEFAULT_TIME_SCALE, StepBatch, UnityConnection, UnityError,
+                           UnityPortInUse, close_at_exit, port_is_free, state_present)
 
 mlagents_compat.install()
 
@@ -55,7 +54,7 @@ GRPC_MAX_MESSAGE = 4 * 2 ** 20  # the trainer's gRPC server keeps the default re
 ArgsSpec = Sequence[str] | Callable[[int], Sequence[str]] | None
 
 
-class UnityWorkerError(RuntimeError):
+class UnityWorkerError(UnityError):
     """A Unity worker process failed. ``worker_id`` is its ML-Agents worker id (port offset)."""
 
     def __init__(self, message: str, worker_id: int, log_path: Path | None):
@@ -88,21 +87,6 @@ def message_bytes(layout: ObsLayout, arenas: int) -> int:
     floats = sum(int(np.prod(s)) for s in layout.obs_shapes)
     per_agent = 4 * floats + layout.action_mask_size + 160
     return arenas * (layout.max_agents * per_agent * 2 + 2 * (4 * layout.state_size + 40))
-
-
-def port_is_free(port: int) -> bool:
-    """The check RpcCommunicator makes before it binds (SO_REUSEADDR, as it does, so ports in
-    TIME_WAIT count as free). Checking first also avoids constructing a UnityEnvironment that
-    fails half-way: it registers an atexit close that then raises at interpreter exit."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        s.bind(("localhost", port))
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
 
 
 def _shutdown(unity: UnityConnection | None, grace: float) -> None:
@@ -189,7 +173,7 @@ class UnityVecSim:
                     no_graphics=self.no_graphics, timeout_wait=self.timeout_wait,
                     time_scale=self.time_scale, log_folder=str(self.log_dir),
                     additional_args=self._args(w.index), bind_address=self.bind_address)
-            except UnityWorkerInUseException:  # taken between our check and its bind
+            except (UnityWorkerInUseException, UnityPortInUse):  # taken since our check
                 log.warning("port %d (worker id %d) is in use; trying the next worker id",
                             self.base_port + wid, wid)
                 continue
