@@ -73,6 +73,14 @@ def cases(b: Path) -> list[tuple[list[str], str]]:
         (["train", "no.such.key=1"], "no"),
         (["train", "num_arenas=0"], "num_arenas"),
         (["train", "--frobnicate"], "--frobnicate"),
+        (["train", "--ray", "somewhere"], "'somewhere'"),
+        (["train", "--ray", "10.0.0.1:99999"], "99999"),
+        (["train", "--workers", "0"], "got 0"),
+        (["train", "--envs-per-worker", "x"], "'x'"),
+        (["train", "--max-policy-lag", "-1"], "got -1"),
+        (["train", "--sample-timeout", "0"], "'0'"),
+        (["train", "--min-fraction", "1.5"], "'1.5'"),
+        (["train", "--max-worker-restarts", "-3"], "got -3"),
         # -- demo
         (["demo", "--arena", "/nonexistent.yaml"], "/nonexistent.yaml"),
         (["demo", "--arena", "nowhere"], "nowhere"),
@@ -140,7 +148,7 @@ def test_every_subcommand_rejects_malformed_inputs_with_one_line(bad, capsys):
         if code != 2 or len(errors) != 1 or "Traceback" in err or fragment not in errors[0]:
             failures.append(f"{argv}: exit {code}, stderr {err!r}")
     assert not failures, "\n".join(failures)
-    assert len(all_cases) >= 60
+    assert len(all_cases) >= 69
     for sub in ("train", "demo", "plot", "export", "play", "eval"):
         assert any(argv[:1] == [sub] for argv, _ in all_cases), sub
 
