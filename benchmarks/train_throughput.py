@@ -1,15 +1,19 @@
-"""End-to-end training throughput (collection + update) on the demo config.
+"""End-to-end training throughput (collection + update) of a training config, in one run.
 
-Prints agent-steps/s and the share of wall time spent in the simulator, the policy (acting,
-values, batch preparation) and the PPO/ICM update, measured in one run; with --compare-compile
-it also runs the same number of updates with ``sim_compile=true`` and prints the ratio.
+For each torch thread count it builds a fresh trainer, runs warm-up updates (allocation and
+compilation), then times ``--updates`` updates and prints agent-steps/s with the split of wall
+time between the simulator, acting (the policy pass and buffer writes) and the learner's update.
+The last line is ``train_agent_steps_per_s <n>`` for the fastest thread count.
 
-    .venv/bin/python benchmarks/train_throughput.py [--updates 5] [--arenas 64] [--threads 2]
+    .venv/bin/python benchmarks/train_throughput.py [--config configs/train/quadrant_doors.yaml]
+        [--threads 1 2] [--updates 4] [--warmup 2] [key=value ...]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import platform
 import time
 from pathlib import Path
 
@@ -20,52 +24,45 @@ from hideseek.contract import REPO_ROOT
 from hideseek.train import Trainer, load_train_config
 
 
-def measure(overrides: dict, updates: int, warmup: int) -> dict[str, float]:
-    cfg, world, wo = load_train_config(REPO_ROOT / "configs" / "train" / "quadrant.yaml", overrides)
+def measure(config: Path, overrides: dict, threads: int, updates: int, warmup: int) -> dict:
+    torch.set_num_threads(threads)
+    cfg, world, wo = load_train_config(config, dict(overrides, torch_threads=threads))
     trainer = Trainer(cfg, world, Path("/nonexistent-benchmark-run"), world_over=wo)
-    for _ in range(warmup):  # first calls pay allocation (and compilation) costs
+    for _ in range(warmup):
         trainer.train_update()
     sums = {"sim": 0.0, "policy": 0.0, "update": 0.0}
     t0 = time.perf_counter()
     for _ in range(updates):
         s = trainer.train_update()
-        total = trainer.steps_per_update / float(s["perf/sps"])
+        took = trainer.steps_per_update / float(s["perf/sps"])
         for k in sums:
-            sums[k] += float(s[f"perf/{k}_share"]) * total
+            sums[k] += float(s[f"perf/{k}_share"]) * took
     wall = time.perf_counter() - t0
     steps = updates * trainer.steps_per_update
     return {"sps": steps / wall, "wall": wall, "steps": steps,
-            **{f"{k}_share": v / wall for k, v in sums.items()}}
+            **{k: v / wall for k, v in sums.items()}}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--updates", type=int, default=5)
-    ap.add_argument("--warmup", type=int, default=1)
-    ap.add_argument("--arenas", type=int, default=None, help="override num_arenas")
-    ap.add_argument("--threads", type=int, default=2, help="torch threads (the target is 2 cores)")
-    ap.add_argument("--compare-compile", action="store_true", help="also time sim_compile=true")
+    ap.add_argument("--config", type=Path, default=REPO_ROOT / "configs/train/quadrant_doors.yaml")
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--updates", type=int, default=4)
+    ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("overrides", nargs="*", help="training config overrides key=value")
     args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    over = parse_overrides(args.overrides)
-    if args.arenas:
-        over["num_arenas"] = args.arenas
-    over.update(progress=False, tensorboard=False)
-    runs = {"eager sim": dict(over, sim_compile=False)}
-    if args.compare_compile:
-        runs["compiled sim"] = dict(over, sim_compile=True)
-    results = {name: measure(o, args.updates, args.warmup) for name, o in runs.items()}
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"{args.updates} updates after {args.warmup} warm-up")
-    for name, r in results.items():
-        print(f"{name:13s}: {r['sps']:9.0f} agent-steps/s ({r['steps']} steps in {r['wall']:.1f} s); "
-              f"sim {r['sim_share']:.0%}, policy {r['policy_share']:.0%}, "
-              f"update {r['update_share']:.0%}")
-    if len(results) == 2:
-        a, b = results["eager sim"], results["compiled sim"]
-        print(f"compiled / eager throughput: {b['sps'] / a['sps']:.2f}x")
-    print("target: >= 20000 agent-steps/s on 2 CPU cores")
+    over = dict(parse_overrides(args.overrides), progress=False, tensorboard=False)
+    print(f"{args.config.name}, torch {torch.__version__}, {os.cpu_count()} CPUs "
+          f"({platform.processor() or platform.machine()}), {args.updates} updates after "
+          f"{args.warmup} warm-up")
+    results = {}
+    for threads in args.threads:
+        r = measure(args.config, over, threads, args.updates, args.warmup)
+        results[threads] = r
+        print(f"{threads} thread(s): {r['sps']:9.0f} agent-steps/s ({r['steps']} in {r['wall']:.1f} s); "
+              f"sim {r['sim']:.0%}, acting {r['policy']:.0%}, update {r['update']:.0%}")
+    best = max(results, key=lambda t: results[t]["sps"])
+    print(f"train_agent_steps_per_s {results[best]['sps']:.0f}")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 Writes ``dashboard.png`` (team rewards, hidden fraction, box and ramp movement, locks, door
 blocking, seekers on top, grabs; dashed lines = uniformly random play of both teams, from
-``baseline.json``) and ``training.png`` (losses, entropy, KL, clip fraction, explained variance,
+``baseline.json``; dotted verticals = phase transitions, also in ``phases.json``) and
+``training.png`` (losses, entropy, KL, clip fraction, explained variance,
 curiosity, throughput). Curves are smoothed with a centred moving average; the raw values are
 drawn faintly underneath so smoothing never hides noise.
 """
@@ -33,9 +34,23 @@ DASHBOARD = (
                                   ("episode/ramps_locked_end_by_hiders", "ramps by hiders"),
                                   ("episode/boxes_locked_end_by_seekers", "boxes by seekers"),
                                   ("episode/ramps_locked_end_by_seekers", "ramps by seekers")]),
-    ("Doors blocked at end of prep", [("episode/doors_blocked_prep", "doors")]),
+    ("Doors blocked at end of prep", [("episode/doors_blocked_prep", "doors blocked"),
+                                      ("episode/room_sealed_prep", "room sealed")]),
     ("Seeker-on-top steps", [("episode/seeker_on_top_steps", "steps")]),
     ("Grabs per agent", [("episode/grabs_per_hider", "hider"), ("episode/grabs_per_seeker", "seeker")]),
+)
+
+# OpenAI's phases, each read from the first update where a statistic passes a margin above
+# uniformly random play (``baseline.json``): (phase, statistic, margin).
+PHASES = (
+    ("chasing", "-episode/hider_return", 8.0),          # seekers' return beats random play
+    ("hiding", "episode/hidden_fraction", 0.15),
+    ("box moving in prep", "episode/max_box_displacement_prep", 0.5),
+    ("box locking in prep", "episode/boxes_locked_prep_by_hiders", 0.5),
+    ("door blocking", "episode/doors_blocked_prep", 0.25),
+    ("room sealing", "episode/room_sealed_prep", 0.1),
+    ("ramp use", "episode/seeker_on_top_steps", 2.0),
+    ("ramp defense", "episode/ramps_locked_prep_by_hiders", 0.5),
 )
 
 TRAINING = (
@@ -86,6 +101,28 @@ def smooth(y: np.ndarray, frac: float = 0.05) -> np.ndarray:
     return np.convolve(yp, np.ones(w) / w, mode="valid")
 
 
+def phase_transitions(records: list[dict], baseline: dict | None) -> dict[str, dict]:
+    """Phase -> {"statistic", "update", "agent_steps", "threshold"} of the first update whose smoothed
+    statistic passes the phase's margin above random play (phases not reached are left out)."""
+    if not baseline:
+        return {}
+    found = {}
+    for phase, key, margin in PHASES:
+        name = key.lstrip("-").split("/", 1)[-1]
+        if name not in baseline:
+            continue
+        sign = -1.0 if key.startswith("-") else 1.0
+        threshold = sign * baseline[name] + margin
+        x, y = series(records, key)
+        above = np.flatnonzero(smooth(y) > threshold) if len(y) else []
+        if len(above):
+            steps = float(x[above[0]])
+            update = next(r["update"] for r in records if r["agent_steps"] == steps)
+            found[phase] = {"statistic": key, "update": int(update), "agent_steps": int(steps),
+                            "threshold": round(threshold, 4)}
+    return found
+
+
 def _panel(ax, records, keys, title, baseline=None):
     import matplotlib.pyplot as plt
 
@@ -125,9 +162,16 @@ def write_dashboard(run_dir: str | Path, out: str | Path | None = None) -> list[
     last = records[-1]
     written = []
 
+    phases = phase_transitions(records, baseline)
+    (out / "phases.json").write_text(json.dumps(phases, indent=1))
     fig, axes = plt.subplots(3, 3, figsize=(15, 11))
     for ax, (title, keys) in zip(axes.flat, DASHBOARD):
         _panel(ax, records, keys, title, baseline)
+        for phase, at in phases.items():  # OpenAI's phase figure: where each behaviour starts
+            ax.axvline(at["agent_steps"], color="grey", lw=0.7, ls=":")
+            if at["statistic"] in {k for k, _ in keys}:
+                ax.annotate(phase, (at["agent_steps"], 0.98), xycoords=("data", "axes fraction"),
+                            fontsize=7, rotation=90, va="top", ha="right", color="grey")
     note = " (dashed: random play)" if baseline else ""
     fig.suptitle(f"{run_dir.name}: emergence dashboard{note} - {last['agent_steps']:,} agent steps, "
                  f"{last.get('minutes', 0):.1f} min", fontsize=12)
@@ -138,12 +182,15 @@ def write_dashboard(run_dir: str | Path, out: str | Path | None = None) -> list[
     written.append(path)
 
     fig, axes = plt.subplots(3, 4, figsize=(18, 11))
-    panels = [(t, [(f"hider/{k}", "hiders"), (f"seeker/{k}", "seekers")]) for t, k in TRAINING]
+    # Per team, or for the one policy both teams share (keys "shared/...").
+    panels = [(t, [(f"hider/{k}", "hiders"), (f"seeker/{k}", "seekers"), (f"shared/{k}", "shared")])
+              for t, k in TRAINING]
     panels += [("Agent-steps per second", [("perf/sps", "sps")]),
                ("Time shares", [("perf/sim_share", "sim"), ("perf/policy_share", "policy"),
                                 ("perf/update_share", "update")]),
-               ("Approx. KL vs clip fraction (hiders)", [("hider/approx_kl", "kl"),
-                                                        ("hider/clip_fraction", "clip")])]
+               ("Value clip fraction", [("hider/value_clip_fraction", "hiders"),
+                                        ("seeker/value_clip_fraction", "seekers"),
+                                        ("shared/value_clip_fraction", "shared")])]
     for ax, (title, keys) in zip(axes.flat, panels):
         _panel(ax, records, keys, title)
     fig.suptitle(f"{run_dir.name}: training diagnostics", fontsize=12)
