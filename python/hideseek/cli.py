@@ -204,8 +204,10 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
 
 def _add_play(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("play", help="decentralized playback of ONNX policies (onnxruntime only)")
-    p.add_argument("--hider", required=True, help="Hider.onnx")
-    p.add_argument("--seeker", required=True, help="Seeker.onnx")
+    p.add_argument("--hider", default=None,
+                   help="Hider.onnx (default: the shipped pretrained models/quadrant/Hider.onnx)")
+    p.add_argument("--seeker", default=None,
+                   help="Seeker.onnx (default: the shipped pretrained models/quadrant/Seeker.onnx)")
     p.add_argument("--env", type=twin_or_build, default="twin",
                    help="'twin' or the path of a Unity build")
     p.add_argument("--arena", default="quadrant")

@@ -25,8 +25,8 @@ from .contract import ACTION_BRANCHES, BEHAVIOR_NAMES, TEAMS, ObsLayout, WorldCo
 from .export_verify import (OPSET, ExportError, VerifyReport, _check_actor_fits, check_operators,
                             random_batch, random_masks, twin_batches, verify_export)
 from .models import branch_probs, select_actions
-from .onnx_policy import (DETERMINISTIC_OUTPUT, MEMORY_OUTPUT, META_OBS_SHAPES, META_PREFIX,
-                          META_TEAM, META_WORLD, MODEL_API_VERSION, SAMPLED_OUTPUT,
+from .onnx_policy import (DETERMINISTIC_OUTPUT, MEMORY_OUTPUT, META_LAYOUT, META_OBS_SHAPES,
+                          META_PREFIX, META_TEAM, META_WORLD, MODEL_API_VERSION, SAMPLED_OUTPUT,
                           contract_input_names, contract_output_names)
 
 __all__ = ["ExportError", "ExportedActor", "TEAM_FILES", "VerifyReport", "check_operators",
@@ -168,6 +168,7 @@ def export_actor(actor: nn.Module, layout: ObsLayout, team: str, path: str | Pat
     model = onnx.load(str(path))
     meta = {META_TEAM: team, META_OBS_SHAPES: json.dumps([list(s) for s in layout.obs_shapes]),
             META_WORLD: json.dumps(world_to_dict(layout.world), sort_keys=True),
+            META_LAYOUT: json.dumps(layout.describe(), sort_keys=True),
             META_PREFIX + "behavior_name": BEHAVIOR_NAMES[team],
             META_PREFIX + "version": __version__, **(metadata or {})}
     del model.metadata_props[:]

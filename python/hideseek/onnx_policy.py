@@ -36,6 +36,9 @@ META_PREFIX = "hideseek."
 META_TEAM = META_PREFIX + "team"
 META_OBS_SHAPES = META_PREFIX + "obs_shapes"
 META_WORLD = META_PREFIX + "world"
+# The contract layout (``ObsLayout.describe()``, critic state included) the policy was trained
+# under: a shipped model whose layout differs from the current contract is stale.
+META_LAYOUT = META_PREFIX + "layout"
 
 
 class PolicyContractError(ConfigError):

@@ -18,7 +18,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .config_io import ConfigError
-from .contract import EPISODE_STATS, TEAMS
+from .contract import EPISODE_STATS, REPO_ROOT, TEAMS
 from .onnx_policy import META_WORLD, OBS_INPUTS, OnnxPolicy, seed_onnxruntime
 
 VIDEO_SUFFIXES = (".gif", ".mp4")
@@ -35,6 +35,9 @@ def outcome(stats: Mapping[str, float]) -> str:
         return "seeker"
     return "draw"
 
+
+# The pretrained pair shipped with the repository (models/quadrant/MODEL_CARD.md).
+SHIPPED_MODELS = REPO_ROOT / "models" / "quadrant"
 
 def win_rates(episodes: Sequence[Mapping[str, float]]) -> dict[str, float]:
     if not episodes:
@@ -211,7 +214,9 @@ def main(args: argparse.Namespace) -> int:
     video = _check_video_target(args.video, args.env) if args.video else None
     if video is not None and getattr(args, "video_episodes", 1) < 1:
         raise ConfigError("--video-episodes", "video_episodes", args.video_episodes, "at least 1")
-    policies = load_policies(args.hider, args.seeker, seed=args.seed)
+    hider = args.hider or SHIPPED_MODELS / "Hider.onnx"
+    seeker = args.seeker or SHIPPED_MODELS / "Seeker.onnx"
+    policies = load_policies(hider, seeker, seed=args.seed)
     env = open_env(args.env, args.arena, render=video is not None, seed=args.seed)
     try:
         check_policies(policies, env)
@@ -227,7 +232,7 @@ def main(args: argparse.Namespace) -> int:
     finally:
         env.close()
     source = "twin" if args.env == "twin" else args.env
-    print(format_report(episodes, f"play {Path(args.hider).name} vs {Path(args.seeker).name} "
+    print(format_report(episodes, f"play {Path(hider)} vs {Path(seeker)} "
                                   f"in {source} ({args.arena})"))
     if video is not None and frames:
         fps = 1.0 / float(getattr(getattr(env, "world", None), "dt", 0.075))

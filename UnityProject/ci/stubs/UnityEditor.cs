@@ -17,6 +17,7 @@ namespace UnityEditor
         public static bool IsValidFolder(string path) { throw null; }
         public static string CreateFolder(string parentFolder, string newFolderName) { throw null; }
         public static void Refresh() { throw null; }
+        public static void ImportAsset(string path) { throw null; }
     }
 
     public class EditorBuildSettingsScene

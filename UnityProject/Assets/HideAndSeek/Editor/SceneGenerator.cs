@@ -15,7 +15,8 @@ namespace HideAndSeek.Editor
     /// <summary>
     /// Generates the project's scenes from code, so nothing depends on hand-written scene YAML:
     /// a training scene (what builds contain) and a demo scene that plays Hider.onnx / Seeker.onnx
-    /// from Assets/HideAndSeek/Models with Behavior Type "Inference Only".
+    /// from Assets/HideAndSeek/Models with Behavior Type "Inference Only". Where that folder has no
+    /// model yet, the pretrained pair the repository ships (models/quadrant) is imported into it.
     /// </summary>
     public static class SceneGenerator
     {
@@ -23,6 +24,9 @@ namespace HideAndSeek.Editor
         public const string TrainingScene = SceneFolder + "/Training.unity";
         public const string DemoScene = SceneFolder + "/Demo.unity";
         public const string ModelFolder = "Assets/HideAndSeek/Models";
+        /// <summary>The repository's pretrained pair, relative to the project folder (the editor's
+        /// working directory): UnityProject/ and models/ are siblings.</summary>
+        public const string ShippedModelFolder = "../models/quadrant";
 
         [MenuItem("Hide and Seek/Generate Training Scene")]
         public static void GenerateTrainingScene()
@@ -41,11 +45,26 @@ namespace HideAndSeek.Editor
         static PolicyModel LoadModel(string behavior)
         {
             var path = ModelFolder + "/" + behavior + ".onnx";
+            if (!File.Exists(path))
+                ImportShippedModel(behavior, path);
             var model = AssetDatabase.LoadAssetAtPath<PolicyModel>(path);
             if (model == null)
                 throw new FileNotFoundException("SceneGenerator: " + path + " is missing or was not imported as a model; " +
                                                 "copy the files written by 'hideseek export' there first (docs/unity.md).", path);
             return model;
+        }
+
+        /// <summary>Copies the shipped pretrained model into the project and imports it; your own
+        /// exports in ModelFolder are never overwritten.</summary>
+        static void ImportShippedModel(string behavior, string path)
+        {
+            var shipped = Path.Combine(ShippedModelFolder, behavior + ".onnx");
+            if (!File.Exists(shipped))
+                return;
+            Directory.CreateDirectory(ModelFolder);
+            File.Copy(shipped, path);
+            AssetDatabase.ImportAsset(path);
+            Debug.Log("SceneGenerator: imported the pretrained " + shipped + " as " + path);
         }
 
         static void Generate(string path, BehaviorType behaviorType, int arenas, PolicyModel hider, PolicyModel seeker)

@@ -1,0 +1,54 @@
+"""The pretrained pair in models/quadrant: it passes the export checks, it still fits the world
+contract, and a seeded evaluation reproduces its model card."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import onnx
+import pytest
+
+from hideseek.contract import load_world_config
+from hideseek.export_verify import check_operators, random_batch
+from hideseek.model_card import EVALUATION_FILE, evaluate_pair
+from hideseek.onnx_policy import META_LAYOUT, OnnxPolicy, contract_output_names
+from hideseek.play import SHIPPED_MODELS
+
+FILES = {"hider": SHIPPED_MODELS / "Hider.onnx", "seeker": SHIPPED_MODELS / "Seeker.onnx"}
+WORLD = load_world_config("quadrant")
+
+
+@pytest.mark.parametrize("team", sorted(FILES))
+def test_shipped_file_passes_the_export_checks(team):
+    path = FILES[team]
+    model = onnx.load(str(path))
+    onnx.checker.check_model(model, full_check=True)
+    check_operators(model, path)
+    policy = OnnxPolicy(path)
+    policy.check_fits(WORLD.layout.obs_shapes, team, role=team)
+    assert [o.name for o in model.graph.output] == list(contract_output_names(policy.memory_size))
+    batch = random_batch(WORLD.layout, 64, policy.memory_size, seed=3)
+    actions, _ = policy.act(batch.obs, batch.masks, batch.memory)
+    offsets = np.cumsum((0,) + WORLD.layout.action_branches[:-1])
+    assert np.all(np.take_along_axis(batch.masks, actions + offsets, axis=1) == 1.0)
+
+
+@pytest.mark.parametrize("team", sorted(FILES))
+def test_shipped_file_matches_the_current_contract_layout(team):
+    """Observation or critic layout changed since the export: the models are stale."""
+    meta = {p.key: p.value for p in onnx.load(str(FILES[team])).metadata_props}
+    assert json.loads(meta[META_LAYOUT]) == json.loads(json.dumps(WORLD.layout.describe())), \
+        "models/quadrant was exported under another contract layout: retrain and re-export"
+
+
+def test_seeded_evaluation_reproduces_the_model_card():
+    card = json.loads((SHIPPED_MODELS / EVALUATION_FILE).read_text())
+    assert card["episodes"] >= 200
+    check = evaluate_pair(SHIPPED_MODELS, episodes=32, seed=card["seed"])
+    for name, s in card["statistics"].items():
+        # The card's noise: a 32-episode mean lies within 4 standard errors of the 200-episode one.
+        noise = 4 * s["std"] / math.sqrt(32) + 1e-6
+        got = check["statistics"][name]["mean"]
+        assert abs(got - s["mean"]) <= noise, (name, got, s["mean"], noise)
