@@ -108,8 +108,9 @@ class _Slot:
     incarnation: int = 0
     restarts: int = 0
     pending: Any = None           # ObjectRef of the fragment in flight
+    probe: Any = None             # ObjectRef of ``where`` after a restart: alive again?
     version: int = -1             # policy version it was dispatched with
-    since: float = 0.0            # when it was dispatched
+    since: float = 0.0            # when it was dispatched (or restarted)
 
 
 @dataclass
@@ -181,12 +182,34 @@ class RaySampler:
         self.round = 0
         self.total_restarts = 0
         self.total_dropped = 0
+        self.dropped_stamps: list[dict] = []  # stamps of fragments dropped as too old
+        self.last_stamps: list[dict] = []     # stamps of the last batch, in worker order
+        self._start_all()
+
+    def _start_all(self) -> None:
+        """Start every worker and its environment now, so that no round's ``sample_timeout``
+        pays for process start-up (Unity players take seconds)."""
+        ray = self._ray
+        refs = [s.handle.start.remote(0) for s in self.slots]
+        ready, waiting = ray.wait(refs, num_returns=len(refs), timeout=self.cfg.hang_timeout)
+        if waiting:
+            late = [i for i, r in enumerate(refs) if r in waiting]
+            self.close()
+            raise RolloutWorkerError(f"did not start within hang_timeout "
+                                     f"({self.cfg.hang_timeout:g} s); workers {late} waited "
+                                     "for (cluster resources? see `ray status`)", late[0])
+        for i, r in enumerate(refs):
+            try:
+                ray.get(r)
+            except ray.exceptions.RayError as exc:
+                self.close()
+                raise RolloutWorkerError(f"failed to start: {_first_line(exc)}", i) from None
 
     # ------------------------------------------------------------------ the round
     def sample(self, version: int, opponents: Opponents) -> RolloutBuffer:
         t0 = time.perf_counter()
         weights = self._weights(opponents)
-        if self.cfg.max_policy_lag == 0 or not any(s.pending for s in self.slots):
+        if self.cfg.max_policy_lag == 0 or not any(s.pending or s.probe for s in self.slots):
             self._dispatch(weights, version)
         t1 = time.perf_counter()
         rnd = self._gather(version, weights)
@@ -197,7 +220,7 @@ class RaySampler:
         t3 = time.perf_counter()
         buf = self._assemble(rnd)
         t4 = time.perf_counter()
-        stamps = [f["stamp"] for f in rnd.fragments.values()]
+        stamps = [rnd.fragments[i]["stamp"] for i in sorted(rnd.fragments)]
         lags = [version - s["version"] for s in stamps]
         self.timings = {"dispatch": (t1 - t0) + (t3 - t2), "wait": t2 - t1,
                         "assemble": t4 - t3, "sample": t4 - t0,
@@ -231,7 +254,7 @@ class RaySampler:
     def _dispatch(self, weights, version: int) -> None:
         self.round += 1
         for s in self.slots:
-            if s.pending is None:
+            if s.pending is None and s.probe is None:
                 self._send(s, weights, version)
 
     def _send(self, s: _Slot, weights, version: int) -> None:
@@ -248,23 +271,28 @@ class RaySampler:
         need = math.ceil(cfg.min_fraction * cfg.workers)
         while True:
             pending = {s.pending: s for s in self.slots if s.pending is not None}
+            probes = {s.probe: s for s in self.slots if s.probe is not None}
             now = time.monotonic()
-            if not pending or (now >= deadline and len(rnd.fragments) >= need):
+            if not pending and not probes or (now >= deadline and len(rnd.fragments) >= need):
                 break
             # Wake at the deadline, or when the oldest task reaches the hang limit.
-            wake = min(s.since + cfg.hang_timeout for s in pending.values())
+            wake = min(s.since + cfg.hang_timeout for s in [*pending.values(), *probes.values()])
             if now < deadline:
                 wake = min(wake, deadline)
-            ready, _ = ray.wait(list(pending), num_returns=1, timeout=max(wake - now, 0.01))
+            ready, _ = ray.wait([*pending, *probes], num_returns=1,
+                                timeout=max(wake - now, 0.01))
             for ref in ready:
-                self._receive(pending[ref], ref, version, weights, rnd)
+                if ref in probes:
+                    self._probed(probes[ref], ref, version, weights)
+                else:
+                    self._receive(pending[ref], ref, version, weights, rnd)
             now = time.monotonic()
             for s in self.slots:
-                if s.pending is not None and now - s.since > cfg.hang_timeout:
+                busy = s.pending is not None or s.probe is not None
+                if busy and now - s.since > cfg.hang_timeout:
                     self._restart(s, f"busy for {now - s.since:.0f} s (hang_timeout "
                                      f"{cfg.hang_timeout:g} s)", kill=True)
                     rnd.failures += 1
-                    self._send(s, weights, version)
         if not rnd.fragments:
             # Unreachable with min_fraction > 0 unless every worker keeps failing; the restart
             # budget ends that, this guards the assembly.
@@ -279,22 +307,36 @@ class RaySampler:
         except ray.exceptions.RayActorError as exc:  # process or node died (Ray restarts it)
             self._restart(s, f"died ({type(exc).__name__})", kill=False)
             rnd.failures += 1
-            self._send(s, weights, version)
             return
         except ray.exceptions.RayError as exc:  # the task raised: its state is suspect
             self._restart(s, f"failed: {_first_line(exc)}", kill=True)
             rnd.failures += 1
-            self._send(s, weights, version)
             return
         if version - frag["stamp"]["version"] > self.cfg.max_policy_lag:
             rnd.dropped_stale += 1
             self.total_dropped += 1
+            self.dropped_stamps.append(frag["stamp"])
             self._send(s, weights, version)
             return
         rnd.fragments[s.index] = frag
 
+    def _probed(self, s: _Slot, ref, version: int, weights) -> None:
+        """A restarted worker started (send it work), or its old process answered (ask again:
+        a call made right after ``ray.kill`` may still reach the dying process)."""
+        try:
+            self._ray.get(ref)
+        except self._ray.exceptions.RayActorError:
+            s.probe = s.handle.start.remote(s.incarnation)
+            return
+        except self._ray.exceptions.RayError as exc:  # its environment failed to start
+            self._restart(s, f"failed to start: {_first_line(exc)}", kill=True)
+            return
+        s.probe = None
+        self._send(s, weights, version)
+
     def _restart(self, s: _Slot, why: str, kill: bool) -> None:
-        """Count a restart of worker ``s`` (and kill it first: Ray then restarts it)."""
+        """Count a restart of worker ``s`` (killing it first: Ray then restarts it); it gets
+        work again once it answers a probe."""
         if s.restarts >= self.cfg.max_worker_restarts:
             raise RolloutWorkerError(f"{why}; giving up after {s.restarts} restarts "
                                      f"(max_worker_restarts {self.cfg.max_worker_restarts})",
@@ -305,6 +347,8 @@ class RaySampler:
         s.restarts += 1
         s.incarnation += 1
         self.total_restarts += 1
+        s.probe = s.handle.start.remote(s.incarnation)  # also starts its environment
+        s.since = time.monotonic()
 
     def _assemble(self, rnd: _Round) -> RolloutBuffer:
         """One buffer, in worker order. Fragments are read in place from the object store

@@ -31,7 +31,7 @@ from .models import Actor, ModelConfig
 from .rollout import Collector
 from .sampling import block_opponents, block_seeds
 
-WORKER_FAULTS = ("exit", "raise", "hang")
+WORKER_FAULTS = ("exit", "raise", "hang", "slow")
 INCARNATION_SEED_STRIDE = 100_003  # as UnityVecSim shifts a restarted process's arena seeds
 
 
@@ -39,12 +39,13 @@ INCARNATION_SEED_STRIDE = 100_003  # as UnityVecSim shifts a restarted process's
 class WorkerFault:
     """Fault injection for tests and benchmarks: worker ``worker`` in incarnation ``incarnation``
     fails at the start of round ``round``: ``exit`` (the process dies), ``raise`` (the task
-    raises), ``hang`` (the task never returns)."""
+    raises), ``hang`` (the task never returns), ``slow`` (it first sleeps ``seconds``)."""
 
     worker: int
     round: int
     kind: str
     incarnation: int = 0
+    seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -218,8 +219,7 @@ class RolloutWorker:
         arena counts on global arenas. Returns ``{"arrays": RolloutBuffer.to_numpy(),
         "stamp": {...}}``."""
         self._inject(round_no, incarnation)
-        if self.collector is None or incarnation != self.incarnation:
-            self._setup(incarnation)
+        self.start(incarnation)
         started = time.perf_counter()
         for name, state in weights["actors"].items():
             _load(self.actors[name], state)
@@ -252,6 +252,14 @@ class RolloutWorker:
                 raise RuntimeError(f"injected fault in worker {f.worker} at round {f.round}")
             if f.kind == "hang":
                 time.sleep(10 ** 6)
+            if f.kind == "slow":
+                time.sleep(f.seconds)
+
+    def start(self, incarnation: int) -> dict:
+        """Build the simulator of ``incarnation`` (if not built yet); -> :meth:`where`."""
+        if self.collector is None or incarnation != self.incarnation:
+            self._setup(incarnation)
+        return self.where()
 
     def where(self) -> dict:
         """Node and process of this worker."""

@@ -1,0 +1,205 @@
+"""Rollouts on a real local Ray: the same batch and update as the local sampler, policy-lag
+stamps and stale drops, crashed, failing and hung workers, the restart budget, the command line
+with checkpoint and resume under another worker count, and workers running the twin player
+through ML-Agents. One Ray instance serves the module (it takes seconds to start)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import ray  # CI installs Ray (scripts/setup.sh): these tests run, never skip
+from hideseek.checkpoint import list_checkpoints, load_checkpoint
+from hideseek.config_io import merge
+from hideseek.contract import REPO_ROOT
+from hideseek.ray_sampler import RayConfig, RolloutWorkerError
+from hideseek.ray_worker import WorkerFault
+from hideseek.train import Trainer, load_train_config, to_host
+
+TINY = {
+    "num_arenas": 4, "rollout_steps": 8, "baseline_arenas": 0, "progress": False,
+    "tensorboard": False, "plot": False,
+    "world": {"horizon": 12, "lidar_rays": 4},
+    "model": {"embed_dim": 16, "hidden": 16},
+    "ppo": {"epochs": 1, "minibatches": 2},
+    "icm": {"feature_dim": 8, "hidden": 16},
+}
+TWIN_PLAYER = REPO_ROOT / "builds" / "twin" / "HideAndSeekTwin.x86_64"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def local_ray():
+    ray.init(address="local", num_cpus=4, include_dashboard=False, log_to_driver=False,
+             configure_logging=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture
+def one_thread():
+    # Workers act with one torch thread; the local reference must sum in the same order.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _trainer(tmp_path: Path, name: str, ray_cfg: RayConfig | None = None, blocks: int = 1,
+             **over) -> Trainer:
+    cfg, world, wo = load_train_config(None, merge(TINY, over))
+    return Trainer(cfg, world, tmp_path / name, world_over=wo, ray=ray_cfg, local_blocks=blocks)
+
+
+def test_lag_zero_two_workers_reproduce_the_local_sampler(tmp_path, one_thread):
+    local = _trainer(tmp_path, "local", blocks=2)
+    remote = _trainer(tmp_path, "ray", RayConfig(workers=2, max_policy_lag=0))
+    try:
+        for _ in range(2):  # the second round continues the workers' episodes and generators
+            a = local.sampler.sample(local.update, {}).to_numpy()
+            b = remote.sampler.sample(remote.update, {}).to_numpy()
+            assert a.keys() == b.keys()
+            for k in a:
+                assert a[k].shape == b[k].shape and np.array_equal(a[k], b[k]), k
+        # The same first update, from a fresh pair (same initial weights, same batch).
+        local2 = _trainer(tmp_path, "local2", blocks=2)
+        remote2 = _trainer(tmp_path, "ray2", RayConfig(workers=2, max_policy_lag=0))
+        sa, sb = to_host(local2.train_update()), to_host(remote2.train_update())
+        remote2.close()
+        assert sa["shared/policy_loss"] == sb["shared/policy_loss"]
+        for (ka, va), (kb, vb) in zip(local2.learner.groups["shared"].state_dict().items(),
+                                      remote2.learner.groups["shared"].state_dict().items()):
+            assert ka == kb and torch.equal(va, vb), ka
+        stamps = remote.sampler.last_stamps
+        assert [s["worker"] for s in stamps] == [0, 1]
+        assert [s["sim_seed"] for s in stamps] == [0, 2]  # blocks of 2 arenas: seeds 0.., 2..
+    finally:
+        remote.close()
+
+
+def test_lag_stamps_and_a_stale_fragment_is_dropped(tmp_path):
+    # Worker 1 is 15 s late in round 3: rounds go on with worker 0 alone, and its late
+    # fragment (too old by the time it arrives) is dropped, never trained on.
+    faults = (WorkerFault(worker=1, round=3, kind="slow", seconds=15.0),)
+    tr = _trainer(tmp_path, "lag", RayConfig(workers=2, max_policy_lag=1, sample_timeout=3.0,
+                                              hang_timeout=60.0, faults=faults))
+    try:
+        seen = []
+        while not tr.sampler.dropped_stamps and tr.update < 12:
+            version = tr.update
+            tr.train_update()
+            stamps = tr.sampler.last_stamps
+            seen.append([(x["worker"], x["version"]) for x in stamps])
+            assert all(0 <= version - x["version"] <= 1 for x in stamps)  # bounded lag
+            assert tr.sampler.stats()["ray/arena_fraction"] == len(stamps) / 2
+        # Update 0 waits for its own round (lag 0); afterwards each round was dispatched
+        # before the previous update (lag 1).
+        assert seen[0] == [(0, 0), (1, 0)] and seen[1] == [(0, 0), (1, 0)]
+        assert seen[2] == [(0, 1)]  # round 3 (played with version 1): worker 1 is late
+        assert [(x["worker"], x["version"], x["round"]) for x in tr.sampler.dropped_stamps] \
+            == [(1, 1, 3)]
+        assert tr.sampler.restarts == [0, 0]
+        assert tr.agent_steps == sum(len(st) * 2 for st in seen) * 8 * 4  # 2 arenas/worker
+    finally:
+        tr.close()
+
+
+def test_crashed_failing_and_hung_workers_are_restarted(tmp_path):
+    faults = (WorkerFault(worker=0, round=2, kind="exit"),      # the process dies
+              WorkerFault(worker=1, round=3, kind="raise"),     # the task raises
+              WorkerFault(worker=0, round=5, kind="hang", incarnation=1))  # never returns
+    tr = _trainer(tmp_path, "faults", RayConfig(workers=2, max_policy_lag=0, sample_timeout=2.0,
+                                                hang_timeout=6.0, min_fraction=1.0,
+                                                faults=faults))
+    try:
+        for _ in range(6):
+            version = tr.update
+            s = to_host(tr.train_update())
+            stamps = tr.sampler.last_stamps
+            # min_fraction 1: every round is whole, fresh, from the live incarnation.
+            assert sorted(x["worker"] for x in stamps) == [0, 1]
+            assert all(x["version"] == version for x in stamps)
+            assert [x["incarnation"] for x in sorted(stamps, key=lambda x: x["worker"])] == \
+                [tr.sampler.slots[i].incarnation for i in range(2)]
+            assert np.isfinite(s["shared/policy_loss"])
+        assert tr.sampler.restarts == [2, 1] and tr.sampler.total_restarts == 3
+        assert tr.update == 6
+    finally:
+        tr.close()
+
+
+def test_restart_budget_ends_with_a_clear_error(tmp_path):
+    faults = (WorkerFault(worker=1, round=1, kind="raise"),)
+    tr = _trainer(tmp_path, "budget", RayConfig(workers=2, max_policy_lag=0,
+                                                max_worker_restarts=0, faults=faults))
+    try:
+        with pytest.raises(RolloutWorkerError, match=r"worker 1: failed: .*injected fault.*"
+                                                      r"giving up after 0 restarts"):
+            tr.train_update()
+    finally:
+        tr.close()
+
+
+def test_cli_trains_on_ray_and_resumes_with_another_worker_count(tmp_path):
+    from hideseek.cli import main as cli_main
+
+    out = tmp_path / "runs"
+    over = [f"out_dir={out}", "num_arenas=4", "rollout_steps=8", "total_agent_steps=256",
+            "baseline_arenas=0", "progress=false", "tensorboard=false", "plot=false",
+            "checkpoint_every=1", "world.horizon=12", "world.lidar_rays=4", "model.embed_dim=16",
+            "model.hidden=16", "ppo.epochs=1", "ppo.minibatches=2", "icm.feature_dim=8",
+            "icm.hidden=16"]
+    # Ray is already up in this process: --ray local joins it (a fresh process would start one).
+    assert cli_main(["train", "--ray", "local", "--workers", "2", *over]) == 0
+    (run,) = out.iterdir()
+    assert sorted(list_checkpoints(run)) == [1, 2]
+    records = [json.loads(x) for x in (run / "scalars.jsonl").read_text().splitlines()]
+    assert [r["ray/fragments"] for r in records] == [2.0, 2.0]
+    tensors2, meta2 = load_checkpoint(list_checkpoints(run)[2])
+    assert "memory" not in tensors2 and not meta2["sim_state_saved"]
+
+    # Resume with one worker: the version (update) and the weights are the checkpoint's.
+    from argparse import Namespace
+    from hideseek.train import load, prepare
+    args = Namespace(resume=str(run), config=None, overrides=["total_agent_steps=512"],
+                     env=None, num_envs=1, ray="local", workers=1, envs_per_worker=None,
+                     max_policy_lag=None, sample_timeout=None, min_fraction=None,
+                     max_worker_restarts=None)
+    tr, ckpt = prepare(args)
+    try:
+        load(tr, ckpt)
+        assert tr.update == 2 and tr.agent_steps == 256
+        assert len(tr.sampler.slots) == 1
+        for k, v in tr.learner.groups[tr.group_of["hider"]].model.state_dict().items():
+            assert torch.equal(v, tensors2[f"model.hider.{k}"]), k
+        tr.train_update()
+        assert tr.sampler.last_stamps[0]["version"] == 2 and tr.update == 3
+    finally:
+        tr.close()
+    assert cli_main(["train", "--resume", str(run), "--ray", "local", "--workers", "1",
+                     "total_agent_steps=512"]) == 0
+    assert max(list_checkpoints(run)) == 4
+
+
+def test_workers_play_the_twin_player_through_mlagents(tmp_path):
+    # The real path: each worker's UnityVecSim runs the twin player binary; one player crashes
+    # at its 3rd step (once: the marker file) and UnityVecSim restarts it inside its worker.
+    once = tmp_path / "crashed-once"
+    cfg = RayConfig(workers=2, max_policy_lag=1, env=str(TWIN_PLAYER), envs_per_worker=1,
+                    unity_args=("--twin-fault", "crash@3", "--twin-fault-once", str(once)),
+                    timeout_wait=30, sample_timeout=60.0, hang_timeout=120.0)
+    tr = _trainer(tmp_path, "unity", cfg)
+    try:
+        for _ in range(2):
+            s = to_host(tr.train_update())
+            assert np.isfinite(s["shared/policy_loss"])
+        assert once.exists() and tr.sampler.restarts == [0, 0]
+        stamps = tr.sampler.last_stamps
+        assert sum(x["env_restarts"] for x in stamps) == 1  # the first player to crash
+        logs = sorted(p.name for p in (tmp_path / "unity" / "unity_logs").iterdir())
+        assert logs == ["worker-0", "worker-1"]
+    finally:
+        tr.close()
