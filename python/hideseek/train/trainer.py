@@ -96,6 +96,7 @@ class Trainer:
         self.agent_steps = 0
         self.elapsed = 0.0  # training seconds over all sessions of this run
         self.stop_requested = False
+        self.last_update_s = 0.0  # seconds of the last learner update (benchmarks)
 
     def _make_sampler(self, sim: Any, ray: Any, local_blocks: int):
         cfg = self.cfg
@@ -157,6 +158,7 @@ class Trainer:
         stats["perf/sim_share"] = torch.tensor(timings.get("sim", 0.0) / total)
         stats["perf/policy_share"] = torch.tensor(timings.get("policy", 0.0) / total)
         stats["perf/update_share"] = torch.tensor((t2 - t1) / total)
+        self.last_update_s = t2 - t1
         stats["perf/opponent_sampled"] = torch.tensor(float(bool(opponents)))
         for k, v in self.sampler.stats().items():
             stats[k] = torch.tensor(v)
