@@ -14,20 +14,12 @@ import torch
 
 import ray  # CI installs Ray (scripts/setup.sh): these tests run, never skip
 from hideseek.checkpoint import list_checkpoints, load_checkpoint
-from hideseek.config_io import merge
 from hideseek.contract import REPO_ROOT
 from hideseek.ray_sampler import RayConfig, RolloutWorkerError
 from hideseek.ray_worker import WorkerFault
-from hideseek.train import Trainer, load_train_config, to_host
+from hideseek.train import Trainer, to_host
+from test_ray_helpers import tiny_trainer
 
-TINY = {
-    "num_arenas": 4, "rollout_steps": 8, "baseline_arenas": 0, "progress": False,
-    "tensorboard": False, "plot": False,
-    "world": {"horizon": 12, "lidar_rays": 4},
-    "model": {"embed_dim": 16, "hidden": 16},
-    "ppo": {"epochs": 1, "minibatches": 2},
-    "icm": {"feature_dim": 8, "hidden": 16},
-}
 TWIN_PLAYER = REPO_ROOT / "builds" / "twin" / "HideAndSeekTwin.x86_64"
 
 
@@ -50,8 +42,7 @@ def one_thread():
 
 def _trainer(tmp_path: Path, name: str, ray_cfg: RayConfig | None = None, blocks: int = 1,
              **over) -> Trainer:
-    cfg, world, wo = load_train_config(None, merge(TINY, over))
-    return Trainer(cfg, world, tmp_path / name, world_over=wo, ray=ray_cfg, local_blocks=blocks)
+    return tiny_trainer(tmp_path / name, ray_cfg, blocks, **over)
 
 
 def test_lag_zero_two_workers_reproduce_the_local_sampler(tmp_path, one_thread):
@@ -203,3 +194,24 @@ def test_workers_play_the_twin_player_through_mlagents(tmp_path):
         assert logs == ["worker-0", "worker-1"]
     finally:
         tr.close()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--workers", "2"], "--workers = 2: expected alongside --ray"),
+    (["--ray", "nowhere"], "expected local, auto or a Ray address HOST:PORT"),
+    (["--ray", "local", "--min-fraction", "0"], "expected a fraction in (0, 1], got '0'"),
+    (["--ray", "local", "--sample-timeout", "nan"], "expected a number of seconds > 0"),
+    (["--ray", "local", "--envs-per-worker", "2"], "envs_per_worker = 2: expected 1 with the "
+                                                   "in-process twin"),
+    (["--ray", "local", "--workers", "3"], "--workers = 3: expected a divisor of num_arenas"),
+])
+def test_bad_ray_flags_exit_2_with_one_line(argv, message, tmp_path, capsys):
+    from hideseek.cli import main as cli_main
+
+    try:  # argparse's type errors exit at parsing; ConfigError returns 2
+        code = cli_main(["train", *argv, f"out_dir={tmp_path}", "num_arenas=4",
+                         "baseline_arenas=0"])
+    except SystemExit as exc:
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err

@@ -13,19 +13,9 @@ import pytest
 import ray
 from ray.cluster_utils import Cluster
 
-from hideseek.config_io import merge
 from hideseek.ray_sampler import RayConfig
-from hideseek.train import Trainer, load_train_config, to_host
-
-TINY = {
-    "num_arenas": 4, "rollout_steps": 8, "baseline_arenas": 0, "progress": False,
-    "tensorboard": False, "plot": False,
-    "world": {"horizon": 12, "lidar_rays": 4},
-    "model": {"embed_dim": 16, "hidden": 16},
-    "ppo": {"epochs": 1, "minibatches": 2},
-    "icm": {"feature_dim": 8, "hidden": 16},
-}
-
+from hideseek.train import Trainer, to_host
+from test_ray_helpers import tiny_trainer
 
 @pytest.fixture(scope="module")
 def cluster():
@@ -39,8 +29,7 @@ def cluster():
 
 
 def _trainer(tmp_path, ray_cfg: RayConfig) -> Trainer:
-    cfg, world, wo = load_train_config(None, TINY)
-    return Trainer(cfg, world, tmp_path / "run", world_over=wo, ray=ray_cfg)
+    return tiny_trainer(tmp_path / "run", ray_cfg)
 
 
 def test_workers_spread_over_distinct_nodes(cluster, tmp_path):

@@ -92,6 +92,9 @@ class RayConfig:
             bad("min_fraction", "a fraction in (0, 1]")
         if not self.step_sleep_ms >= 0:
             bad("step_sleep_ms", "milliseconds >= 0")
+        if self.env == "twin" and self.envs_per_worker != 1:
+            raise ConfigError("ray options", "envs_per_worker", self.envs_per_worker,
+                              "1 with the in-process twin (Unity processes need --env PATH)")
         if self.hang_timeout < self.sample_timeout:
             bad("hang_timeout", f"at least sample_timeout ({self.sample_timeout})")
         for f in self.faults:
@@ -209,7 +212,8 @@ class RaySampler:
     def sample(self, version: int, opponents: Opponents) -> RolloutBuffer:
         t0 = time.perf_counter()
         weights = self._weights(opponents)
-        if self.cfg.max_policy_lag == 0 or not any(s.pending or s.probe for s in self.slots):
+        in_flight = any(s.pending is not None or s.probe is not None for s in self.slots)
+        if self.cfg.max_policy_lag == 0 or not in_flight:
             self._dispatch(weights, version)
         t1 = time.perf_counter()
         rnd = self._gather(version, weights)

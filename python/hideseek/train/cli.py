@@ -137,7 +137,10 @@ def ray_config(args):
                               "alongside --ray auto|local|ADDRESS")
         return None
     from ..ray_sampler import RayConfig
-    return RayConfig(address=address, env=_unity_env(args) or "twin", **given)
+    env = _unity_env(args)
+    # Workers open the build on their own nodes, from their own working directory: an absolute
+    # path (the same on every node, docs/ray.md).
+    return RayConfig(address=address, env=str(Path(env).resolve()) if env else "twin", **given)
 
 
 def main(args) -> int:
