@@ -84,9 +84,12 @@ def _quadrant_walls(world: WorldConfig, rng: LayoutRng, n: int, device: torch.de
                                 [door_frac[:, 1]], [door_on[:, 1]], world.door_width)
     inner_a = torch.stack(v_a + h_a, 1)
     inner_b = torch.stack(v_b + h_b, 1)
+    # The middle of each gap _wall_with_doors cut: the walls start half a thickness before the
+    # corner, so a fraction f of the wall is at x0 - t/2 + f * (room + t/2).
+    along = x0 - t / 2 + door_frac * (room + t / 2)
     door_pos = torch.stack([
-        torch.stack([torch.full_like(door_frac[:, 0], x0), x0 + door_frac[:, 0] * room], -1),
-        torch.stack([x0 + door_frac[:, 1] * room, torch.full_like(door_frac[:, 1], x0)], -1),
+        torch.stack([torch.full_like(along[:, 0], x0), along[:, 0]], -1),
+        torch.stack([along[:, 1], torch.full_like(along[:, 1], x0)], -1),
     ], 1)
     return inner_a, inner_b, door_pos, door_on
 
@@ -253,4 +256,5 @@ def generate(world: WorldConfig, seeds: Tensor, episodes: Tensor) -> SimState:
         hider_return=torch.zeros(n, device=device), hidden_steps=torch.zeros(n, device=device),
         seeker_top_steps=torch.zeros(n, device=device), grabs=zeros_a.clone(),
         prep_locks=minus_o.clone(), doors_blocked_prep=torch.zeros(n, device=device),
+        room_sealed_prep=torch.zeros(n, device=device),
     )

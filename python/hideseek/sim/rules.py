@@ -115,14 +115,16 @@ def rewards(core: Core, seen_agents: Tensor, in_prep: Tensor, c: SensorConstants
     return reward * core["agent_present"], hidden
 
 
-def door_blocked(core: Core, world: WorldConfig) -> Tensor:
-    """Doors [D, N] with a locked box so close that no agent fits through the gap."""
+def door_blocked(core: Core, world: WorldConfig, team: int | None = None) -> Tensor:
+    """Doors [D, N] with a box locked (by ``team``, or by either team) so close that no agent
+    fits through the gap."""
     b = world.layout.max_boxes
     op, half, yaw = core["obj_pos"][:, :b], core["obj_half"][:, :b], core["obj_yaw"][:b]
     door = core["door_pos"]
     dist = point_box_distance_xy(door[0][:, None], door[1][:, None], op[0], op[1],
                                  torch.cos(yaw), torch.sin(yaw), half[0], half[1])  # [D, B, N]
-    locked = core["obj_locked_team"][:b] >= 0
+    lock = core["obj_locked_team"][:b]
+    locked = lock >= 0 if team is None else lock == team
     near = dist <= world.wall_thickness / 2 + world.agent_radius
     return (near & locked).any(1) & core["door_present"]
 
@@ -146,6 +148,9 @@ def accumulate_stats(core: Core, reward: Tensor, hidden: Tensor, in_prep: Tensor
     core["prep_locks"] = torch.where(end_of_prep, core["obj_locked_team"], core["prep_locks"])
     core["doors_blocked_prep"] = torch.where(
         end_of_prep, door_blocked(core, world).sum(0).float(), core["doors_blocked_prep"])
+    doors = core["door_present"]
+    sealed = ((door_blocked(core, world, team=0) | ~doors).all(0) & doors.any(0)).float()
+    core["room_sealed_prep"] = torch.where(end_of_prep, sealed, core["room_sealed_prep"])
 
 
 def episode_stats(core: Core, world: WorldConfig, c: SensorConstants) -> dict[str, Tensor]:
@@ -180,6 +185,7 @@ def episode_stats(core: Core, world: WorldConfig, c: SensorConstants) -> dict[st
         "ramps_locked_end_by_hiders": count(core["obj_locked_team"], ramps, 0),
         "ramps_locked_end_by_seekers": count(core["obj_locked_team"], ramps, 1),
         "doors_blocked_prep": core["doors_blocked_prep"],
+        "room_sealed_prep": core["room_sealed_prep"],
         "seeker_on_top_steps": core["seeker_top_steps"],
         "grabs_per_hider": (core["grabs"] * hiders).sum(0) / hiders.sum(0).clamp(min=1),
         "grabs_per_seeker": (core["grabs"] * seekers).sum(0) / seekers.sum(0).clamp(min=1),

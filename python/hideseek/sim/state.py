@@ -62,6 +62,7 @@ class SimState:
     grabs: Tensor              # [N, A] float, grab events per agent
     prep_locks: Tensor         # [N, O] int64, obj_locked_team snapshot at the end of prep
     doors_blocked_prep: Tensor  # [N] float
+    room_sealed_prep: Tensor   # [N] float: 1 when every door was blocked by a hider-locked box
 
     def tensors(self) -> dict[str, Tensor]:
         """Every field as a contiguous tensor, arena first (what checkpoints store)."""

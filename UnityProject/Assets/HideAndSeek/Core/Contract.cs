@@ -82,6 +82,7 @@ namespace HideAndSeek.Core
             "ramps_locked_end_by_hiders",
             "ramps_locked_end_by_seekers",
             "doors_blocked_prep",
+            "room_sealed_prep",
             "seeker_on_top_steps",
             "grabs_per_hider",
             "grabs_per_seeker",

@@ -22,6 +22,7 @@ namespace HideAndSeek.Core
         double m_HiddenSteps;
         double m_SeekerTopSteps;
         double m_DoorsBlockedPrep;
+        double m_RoomSealedPrep;
 
         public EpisodeStatsTracker(WorldParams world)
         {
@@ -46,7 +47,7 @@ namespace HideAndSeek.Core
                 m_PrepLocks[o] = -1;
             }
             for (var a = 0; a < m_Grabs.Length; a++) m_Grabs[a] = 0;
-            m_HiderReturn = m_HiddenSteps = m_SeekerTopSteps = m_DoorsBlockedPrep = 0;
+            m_HiderReturn = m_HiddenSteps = m_SeekerTopSteps = m_DoorsBlockedPrep = m_RoomSealedPrep = 0;
         }
 
         /// <summary>
@@ -87,12 +88,14 @@ namespace HideAndSeek.Core
             if (s.Step == m_World.PrepSteps)
             {
                 for (var o = 0; o < s.Objects.Length; o++) m_PrepLocks[o] = s.Objects[o].LockedTeam;
-                m_DoorsBlockedPrep = DoorsBlocked(s, doors);
+                m_DoorsBlockedPrep = DoorsBlocked(s, doors, -1);
+                m_RoomSealedPrep = doors.Count > 0 && DoorsBlocked(s, doors, Contract.HiderTeamId) == doors.Count ? 1 : 0;
             }
         }
 
-        /// <summary>Doors with a locked box so close that no agent fits through.</summary>
-        public double DoorsBlocked(ArenaSnapshot s, IList<Vec2> doors)
+        /// <summary>Doors with a box so close that no agent fits through, locked by
+        /// <paramref name="team"/> (-1: by either team).</summary>
+        public double DoorsBlocked(ArenaSnapshot s, IList<Vec2> doors, int team)
         {
             var count = 0;
             foreach (var door in doors)
@@ -100,7 +103,7 @@ namespace HideAndSeek.Core
                 for (var b = 0; b < m_Layout.MaxBoxes; b++)
                 {
                     var o = s.Objects[b];
-                    if (!o.Present || o.LockedTeam < 0) continue;
+                    if (!o.Present || o.LockedTeam < 0 || (team >= 0 && o.LockedTeam != team)) continue;
                     var rect = new OrientedRect(o.Pos, o.Theta, new Vec2(o.SizeX / 2, o.SizeY / 2));
                     if (rect.Distance(door) <= m_World.WallThickness / 2 + m_World.AgentRadius)
                     {
@@ -151,6 +154,7 @@ namespace HideAndSeek.Core
             d["ramps_locked_end_by_hiders"] = CountLocks(s, endLocks, boxes, m_Spawn.Length, 0);
             d["ramps_locked_end_by_seekers"] = CountLocks(s, endLocks, boxes, m_Spawn.Length, 1);
             d["doors_blocked_prep"] = (float)m_DoorsBlockedPrep;
+            d["room_sealed_prep"] = (float)m_RoomSealedPrep;
             d["seeker_on_top_steps"] = (float)m_SeekerTopSteps;
             d["grabs_per_hider"] = (float)(grabsH / Math.Max(nH, 1));
             d["grabs_per_seeker"] = (float)(grabsS / Math.Max(nS, 1));

@@ -278,9 +278,10 @@ namespace HideAndSeek.Core
             }
             WallWithDoors(layout, new Vec2(x0, x0 - t / 2), new Vec2(x0, half), new[] { frac[0] }, new[] { !removed[0] }, w.DoorWidth, true);
             WallWithDoors(layout, new Vec2(x0 - t / 2, x0), new Vec2(half, x0), new[] { frac[1] }, new[] { !removed[1] }, w.DoorWidth, true);
-            // Door centres as the twin records them (statistics use them): x0 + fraction * room.
-            if (!removed[0]) layout.Doors.Add(new Vec2(x0, x0 + frac[0] * room));
-            if (!removed[1]) layout.Doors.Add(new Vec2(x0 + frac[1] * room, x0));
+            // Door centres: the middle of the gap WallWithDoors cut, at the fraction along the wall
+            // (which starts half a wall thickness before the corner).
+            if (!removed[0]) layout.Doors.Add(new Vec2(x0, x0 - t / 2 + frac[0] * (room + t / 2)));
+            if (!removed[1]) layout.Doors.Add(new Vec2(x0 - t / 2 + frac[1] * (room + t / 2), x0));
         }
 
         /// <summary>

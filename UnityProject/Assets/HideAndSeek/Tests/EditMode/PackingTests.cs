@@ -188,6 +188,7 @@ namespace HideAndSeek.Tests
             Assert.AreEqual(1f, d["boxes_locked_prep_by_hiders"]);
             Assert.AreEqual(1f, d["boxes_locked_end_by_hiders"]);
             Assert.AreEqual(0f, d["doors_blocked_prep"], "the box moved away from the door before prep ended");
+            Assert.AreEqual(0f, d["room_sealed_prep"]);
             Assert.AreEqual(5f, d["seeker_on_top_steps"]);
             Assert.AreEqual(0.5f, d["grabs_per_hider"], 1e-6);
             Assert.AreEqual(0f, d["grabs_per_seeker"]);
@@ -200,9 +201,13 @@ namespace HideAndSeek.Tests
             var s = new ArenaSnapshot(w);
             s.Objects[0] = new ObjectSnapshot { Present = true, Pos = new Vec2(0.3, 0), SizeX = 0.5, SizeY = 0.5, LockedTeam = 1, HeldBy = -1 };
             var tracker = new EpisodeStatsTracker(w);
-            Assert.AreEqual(1.0, tracker.DoorsBlocked(s, new[] { new Vec2(0, 0), new Vec2(2, 2) }));
+            Assert.AreEqual(1.0, tracker.DoorsBlocked(s, new[] { new Vec2(0, 0), new Vec2(2, 2) }, -1));
+            Assert.AreEqual(0.0, tracker.DoorsBlocked(s, new[] { new Vec2(0, 0) }, Contract.HiderTeamId),
+                "locked by the seekers: blocked, but not sealed by the hiders");
+            s.Objects[0].LockedTeam = Contract.HiderTeamId;
+            Assert.AreEqual(1.0, tracker.DoorsBlocked(s, new[] { new Vec2(0, 0) }, Contract.HiderTeamId));
             s.Objects[0].LockedTeam = -1;
-            Assert.AreEqual(0.0, tracker.DoorsBlocked(s, new[] { new Vec2(0, 0) }));
+            Assert.AreEqual(0.0, tracker.DoorsBlocked(s, new[] { new Vec2(0, 0) }, -1));
         }
     }
 
