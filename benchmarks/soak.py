@@ -9,8 +9,9 @@ Starts ``hideseek train --config configs/train/quadrant.yaml max_minutes=M torch
 plot=false baseline_arenas=0 progress=false`` (plus ``--env``/``--num-envs`` through the
 ML-Agents protocol), and every ``--interval`` seconds reads from /proc the resident memory (RSS)
 and the number of open file descriptors of the trainer and, separately, of all its descendants
-(the Unity or twin worker processes). After ``--warmup`` minutes it fits a line to each series and
-reports the growth per hour (goal: flat, < 50 MB/h RSS, no FD growth), and compares the training
+(the Unity or twin worker processes). After ``--warmup`` minutes it fits a line to the peak of
+each ``--bin``-minute bin of each series and reports the growth per hour (goal: flat, < 50 MB/h
+RSS, no FD growth), and compares the training
 throughput (agent-steps/s from the run's scalars.jsonl) over the first and the last
 ``--window`` minutes after warm-up. Samples go to OUT/soak_samples.jsonl, the summary to
 OUT/soak_summary.json and stdout. The machine is shared: throughput swings with its load.
@@ -82,12 +83,23 @@ def sample(pid: int, t0: float) -> dict:
             "workers_fds": sum(open_fds(k) for k in kids)}
 
 
-def per_hour(samples: list[dict], key: str, warmup: float) -> float:
-    """Slope of a least-squares line through the samples after warm-up, per hour."""
-    pts = [(s["t_min"], s[key]) for s in samples if s["t_min"] >= warmup]
-    if len(pts) < 3:
+def per_hour(samples: list[dict], key: str, warmup: float, bin_minutes: float) -> float:
+    """Growth per hour of the peaks: the largest value in each full ``bin_minutes`` bin after
+    warm-up, fitted by least squares. (The trainer's RSS swings by hundreds of MB between the
+    rollout and the update phase as the allocator returns memory; a leak raises the peaks.)"""
+    after = [s for s in samples if s["t_min"] >= warmup]
+    if not after:
         return float("nan")
-    t, y = np.array(pts).T
+    full = int((after[-1]["t_min"] - warmup) // bin_minutes)
+    peaks: dict[int, float] = {}
+    for s in after:
+        b = int((s["t_min"] - warmup) // bin_minutes)
+        if b < full:
+            peaks[b] = max(peaks.get(b, -np.inf), s[key])
+    if len(peaks) < 3:
+        return float("nan")
+    t = warmup + (np.array(sorted(peaks)) + 0.5) * bin_minutes
+    y = np.array([peaks[b] for b in sorted(peaks)])
     return float(np.polyfit(t, y, 1)[0] * 60)
 
 
@@ -105,8 +117,8 @@ def run_dir_of(out: Path) -> Path | None:
     return runs[-1] if runs else None
 
 
-def summarize(out: Path, warmup: float, window: float, command: str, exit_code: int | None
-              ) -> dict:
+def summarize(out: Path, warmup: float, window: float, command: str, exit_code: int | None,
+              bin_minutes: float = 2.0) -> dict:
     """The report from OUT's samples and the run's scalars (also for an earlier soak, with
     other ``warmup``/``window``: ``--summarize OUT``)."""
     samples = [json.loads(line) for line in (out / "soak_samples.jsonl").read_text().splitlines()
@@ -123,17 +135,17 @@ def summarize(out: Path, warmup: float, window: float, command: str, exit_code: 
     return {
         "command": command, "exit_code": exit_code, "run_dir": str(run_dir),
         "minutes_sampled": samples[-1]["t_min"] if samples else 0.0, "samples": len(samples),
-        "warmup_minutes": warmup, "updates": scalars[-1]["update"] if scalars else 0,
+        "warmup_minutes": warmup, "bin_minutes": bin_minutes, "updates": scalars[-1]["update"] if scalars else 0,
         "trainer_rss_mb_after_warmup": after[0]["trainer_rss_mb"] if after else None,
         "trainer_rss_mb_end": samples[-1]["trainer_rss_mb"] if samples else None,
         "trainer_rss_mb_max": max((s["trainer_rss_mb"] for s in samples), default=None),
-        "trainer_rss_mb_per_hour": per_hour(samples, "trainer_rss_mb", warmup),
-        "trainer_fds_per_hour": per_hour(samples, "trainer_fds", warmup),
+        "trainer_rss_mb_per_hour": per_hour(samples, "trainer_rss_mb", warmup, bin_minutes),
+        "trainer_fds_per_hour": per_hour(samples, "trainer_fds", warmup, bin_minutes),
         "trainer_fds_min_max": [min((s["trainer_fds"] for s in after), default=None),
                                 max((s["trainer_fds"] for s in after), default=None)],
         "workers_rss_mb_end": samples[-1]["workers_rss_mb"] if samples else None,
-        "workers_rss_mb_per_hour": per_hour(samples, "workers_rss_mb", warmup),
-        "workers_fds_per_hour": per_hour(samples, "workers_fds", warmup),
+        "workers_rss_mb_per_hour": per_hour(samples, "workers_rss_mb", warmup, bin_minutes),
+        "workers_fds_per_hour": per_hour(samples, "workers_fds", warmup, bin_minutes),
         "workers_fds_min_max": [min((s["workers_fds"] for s in after), default=None),
                                 max((s["workers_fds"] for s in after), default=None)],
         "sps_start": sps_start, "sps_end": sps_end, "sps_end_over_start": sps_end / sps_start,
@@ -154,6 +166,8 @@ def main() -> int:
     p.add_argument("--warmup", type=float, default=5.0, help="minutes left out of the fits")
     p.add_argument("--window", type=float, default=5.0,
                    help="minutes of throughput compared at the start and the end")
+    p.add_argument("--bin", type=float, default=2.0,
+                   help="minutes per bin whose peak enters the growth fits")
     p.add_argument("--env", default=None, help="Unity build or twin launcher (ML-Agents path)")
     p.add_argument("--num-envs", type=int, default=2)
     p.add_argument("--config", default=str(REPO / "configs/train/quadrant.yaml"))
@@ -167,7 +181,7 @@ def main() -> int:
         old = json.loads((out / "soak_summary.json").read_text()) \
             if (out / "soak_summary.json").exists() else {}
         report(out, summarize(out, args.warmup, args.window, old.get("command", "?"),
-                              old.get("exit_code")))
+                              old.get("exit_code"), args.bin))
         return 0
     if args.minutes <= args.warmup + 2 * args.window:
         p.error(f"--minutes {args.minutes}: expected more than --warmup + 2 x --window "
@@ -193,7 +207,8 @@ def main() -> int:
         proc.send_signal(signal.SIGINT)  # the trainer checkpoints and exits
         proc.wait(timeout=300)
     log.close()
-    report(out, summarize(out, args.warmup, args.window, " ".join(cmd), proc.returncode))
+    report(out, summarize(out, args.warmup, args.window, " ".join(cmd), proc.returncode,
+                          args.bin))
     return 0 if proc.returncode == 0 else 1
 
 
