@@ -175,25 +175,43 @@ def test_cli_trains_on_ray_and_resumes_with_another_worker_count(tmp_path):
     assert max(list_checkpoints(run)) == 4
 
 
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def test_workers_play_the_twin_player_through_mlagents(tmp_path):
-    # The real path: each worker's UnityVecSim runs the twin player binary; one player crashes
-    # at its 3rd step (once: the marker file) and UnityVecSim restarts it inside its worker.
+    # The real path: each worker's UnityVecSim runs the twin player binary. One player crashes
+    # at its 3rd step (once: the marker file) and UnityVecSim restarts it inside its worker;
+    # worker 1's process dies in round 3, and its restart kills the players it left behind.
     once = tmp_path / "crashed-once"
-    cfg = RayConfig(workers=2, max_policy_lag=1, env=str(TWIN_PLAYER), envs_per_worker=1,
+    cfg = RayConfig(workers=2, max_policy_lag=0, env=str(TWIN_PLAYER), envs_per_worker=1,
                     unity_args=("--twin-fault", "crash@3", "--twin-fault-once", str(once)),
-                    timeout_wait=30, sample_timeout=60.0, hang_timeout=120.0)
+                    timeout_wait=30, sample_timeout=60.0, hang_timeout=120.0,
+                    faults=(WorkerFault(worker=1, round=3, kind="exit"),))
     tr = _trainer(tmp_path, "unity", cfg)
     try:
-        for _ in range(2):
+        first = tr.sampler.where()
+        orphans = first[1]["env_pids"]
+        assert len(orphans) == 1 and all(_alive(p) for p in orphans)
+        for i in range(4):
             s = to_host(tr.train_update())
             assert np.isfinite(s["shared/policy_loss"])
-        assert once.exists() and tr.sampler.restarts == [0, 0]
-        stamps = tr.sampler.last_stamps
-        assert sum(x["env_restarts"] for x in stamps) == 1  # the first player to crash
+            assert sorted(x["worker"] for x in tr.sampler.last_stamps) == [0, 1]
+            if i == 1:  # a player crashed at step 3 (both, if they raced for the marker)
+                assert 1 <= sum(x["env_restarts"] for x in tr.sampler.last_stamps) <= 2
+        assert once.exists() and tr.sampler.restarts == [0, 1]
+        assert not any(_alive(p) for p in orphans)
+        now = tr.sampler.where()
+        assert now[1]["pid"] != first[1]["pid"] and len(now[1]["env_pids"]) == 1
         logs = sorted(p.name for p in (tmp_path / "unity" / "unity_logs").iterdir())
         assert logs == ["worker-0", "worker-1"]
     finally:
         tr.close()
+    assert not any(_alive(p) for w in now for p in w["env_pids"])  # close() ended them
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -215,3 +233,18 @@ def test_bad_ray_flags_exit_2_with_one_line(argv, message, tmp_path, capsys):
         code = exc.code
     err = capsys.readouterr().err
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_a_worker_on_other_code_fails_to_start_with_a_clear_error(tmp_path, monkeypatch):
+    import hideseek.ray_sampler as rs
+    from hideseek.ray_worker import contract_fingerprint
+    from hideseek.train import load_train_config
+    from test_ray_helpers import TINY
+
+    cfg, world, _ = load_train_config(None, TINY)
+    mine = contract_fingerprint(world)
+    # The trainer side of an older checkout: one statistic fewer than the workers' code.
+    monkeypatch.setattr(rs, "contract_fingerprint", lambda w: (mine[0][:-1],) + mine[1:])
+    with pytest.raises(RolloutWorkerError, match="worker 0: failed to start: .*runs other "
+                                                 "hideseek code than the trainer"):
+        rs.RaySampler(RayConfig(workers=1), world, cfg.model, {}, 0, 8, 4, torch.device("cpu"))

@@ -34,7 +34,8 @@ from .buffer import RolloutBuffer
 from .config_io import ConfigError
 from .contract import WorldConfig
 from .models import ModelConfig
-from .ray_worker import WORKER_FAULTS, RolloutWorker, WorkerFault, WorkerSpec, to_numpy_state
+from .ray_worker import (WORKER_FAULTS, RolloutWorker, WorkerFault, WorkerSpec,
+                         contract_fingerprint, to_numpy_state)
 from .sampling import Opponents
 
 # Ray's raylet then kills every process a dead worker spawned (Unity players start their own
@@ -180,7 +181,8 @@ class RaySampler:
                 timeout_wait=cfg.timeout_wait, base_port=cfg.base_port,
                 port_ids_per_incarnation=port_ids, incarnations=cfg.max_worker_restarts + 1,
                 log_dir=str(log_dir), step_sleep_ms=cfg.step_sleep_ms,
-                threads=cfg.worker_threads, faults=tuple(cfg.faults))
+                threads=cfg.worker_threads, faults=tuple(cfg.faults),
+                contract=contract_fingerprint(world))
             self.slots.append(_Slot(i, remote.remote(spec)))
         self.round = 0
         self.total_restarts = 0

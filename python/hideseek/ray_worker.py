@@ -15,6 +15,7 @@ incarnation of the same worker left on this node (a SIGKILLed actor cannot close
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import tempfile
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .contract import WorldConfig
+from .contract import EPISODE_STATS, WorldConfig
 from .learner import policy_groups
 from .models import Actor, ModelConfig
 from .rollout import Collector
@@ -71,6 +72,7 @@ class WorkerSpec:
     step_sleep_ms: float = 0.0      # twin only: sleep per step, a Unity-like step cost
     threads: int = 1                # torch threads of the worker
     faults: tuple[WorkerFault, ...] = field(default_factory=tuple)
+    contract: tuple = ()            # the driver's contract_fingerprint(world)
 
     def worker_id_start(self, incarnation: int) -> int:
         """First ML-Agents worker id (port = base_port + id) of this worker's incarnation.
@@ -80,6 +82,14 @@ class WorkerSpec:
         per_worker = self.port_ids_per_incarnation * self.incarnations
         return 1 + self.index * per_worker + (incarnation % self.incarnations) * \
             self.port_ids_per_incarnation
+
+
+def contract_fingerprint(world: WorldConfig) -> tuple:
+    """What a fragment's arrays depend on in this code: statistic names and the layout. A node
+    running other code than the driver (another checkout, a stale install) differs here."""
+    lay = world.layout
+    return (tuple(EPISODE_STATS), tuple(map(tuple, lay.obs_shapes)), lay.state_size,
+            tuple(lay.action_branches), lay.action_mask_size, lay.max_agents)
 
 
 class StepCost:
@@ -140,6 +150,15 @@ class RolloutWorker:
     """One arena block on one Ray worker process."""
 
     def __init__(self, spec: WorkerSpec):
+        mine = contract_fingerprint(spec.world)
+        if spec.contract and tuple(spec.contract) != mine:
+            def digest(fp: tuple) -> str:
+                return hashlib.sha1(repr(fp).encode()).hexdigest()[:10]
+
+            raise RuntimeError(f"worker {spec.index} runs other hideseek code than the trainer "
+                               f"(statistics and layout {digest(mine)} here, "
+                               f"{digest(tuple(spec.contract))} in the trainer): install the "
+                               "same checkout at the same path on every node")
         self.spec = spec
         torch.set_num_threads(spec.threads)
         self.incarnation = -1
@@ -170,10 +189,11 @@ class RolloutWorker:
         SIGKILLed, so nothing closed them): they would hold ports and CPU."""
         if self.spec.env == "twin" or not self._pid_file.exists():
             return
-        build = Path(self.spec.env).name
         for line in self._pid_file.read_text().split():
             pid = int(line)
-            if build in _cmdline(pid):
+            # Every Unity player (and the twin player) gets --mlagents-port from ML-Agents: a
+            # pid reused by an unrelated process since is left alone.
+            if "--mlagents-port" in _cmdline(pid):
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except OSError:
@@ -262,8 +282,9 @@ class RolloutWorker:
         return self.where()
 
     def where(self) -> dict:
-        """Node and process of this worker."""
-        return {"node": _node_id(), "pid": os.getpid(), "worker": self.spec.index}
+        """Node and process of this worker, and its environment's processes."""
+        return {"node": _node_id(), "pid": os.getpid(), "worker": self.spec.index,
+                "env_pids": _children_of(os.getpid()) if self.spec.env != "twin" else []}
 
     def close(self) -> None:
         if self.sim is not None:
