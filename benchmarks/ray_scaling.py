@@ -6,8 +6,9 @@ in-process twin with a sleep per step; with ``--env PATH`` the workers run that 
 the twin player gets ``--twin-step-sleep-ms``), so scaling shows even on a 2-core machine.
 Training runs with ``max_policy_lag`` 1 (sampling overlaps the update). For each W it prints
 agent-steps/s, the scaling efficiency sps(W) / (W * sps(1)), and the split of an update's wall
-time into waiting for workers, the learner's update and the rest (weights put, assembly);
-then Ray's overhead per fragment (W = 1, lag 0: a round's wall time minus the worker's own
+time into waiting for workers, the learner's update and the rest (weights put, assembly), and
+the same for rollouts alone (rounds back to back, no update: what the workers deliver); then
+Ray's overhead per fragment (W = 1, lag 0: a round's wall time minus the worker's own
 time). The last line is ``ray_scaling_efficiency_8 <ratio>``.
 
     .venv/bin/python benchmarks/ray_scaling.py [--workers 1 2 4 8] [--step-ms 5]
@@ -60,9 +61,15 @@ def measure(workers: int, args, over: dict, lag: int = 1) -> dict:
         wall = time.perf_counter() - t0
         steps = trainer.agent_steps - steps0
         n = args.updates
+        # Rollouts alone: the same rounds back to back, no learner update between them.
+        t1, sampled = time.perf_counter(), 0
+        for _ in range(args.updates):
+            buf = trainer.sampler.sample(trainer.update, {})
+            sampled += buf.steps * buf.arenas * trainer.layout.max_agents
+        sample_sps = sampled / (time.perf_counter() - t1)
         return {"sps": steps / wall, "wall": wall, "wait": wait / wall, "update": update / wall,
                 "other": other / wall, "overhead_per_fragment": overhead / n,
-                "restarts": sum(trainer.sampler.restarts)}
+                "sample_sps": sample_sps, "restarts": sum(trainer.sampler.restarts)}
     finally:
         trainer.close()
 
@@ -89,10 +96,12 @@ def main() -> None:
     results = {}
     for w in args.workers:
         results[w] = r = measure(w, args, over)
-        base = results[min(results)]
-        eff = r["sps"] / (w / min(results) * base["sps"])
-        print(f"workers {w:2d}: {r['sps']:8.0f} agent-steps/s  efficiency {eff:5.2f}  "
-              f"wait {r['wait']:.0%} update {r['update']:.0%} other {r['other']:.0%}  "
+        base, scale = results[min(results)], w / min(results)
+        print(f"workers {w:2d}: training {r['sps']:7.0f} agent-steps/s, efficiency "
+              f"{r['sps'] / (scale * base['sps']):4.2f} (wait {r['wait']:.0%} update "
+              f"{r['update']:.0%} other {r['other']:.0%}); rollouts alone "
+              f"{r['sample_sps']:7.0f} agent-steps/s, efficiency "
+              f"{r['sample_sps'] / (scale * base['sample_sps']):4.2f}; "
               f"restarts {r['restarts']}", flush=True)
     o = measure(1, args, over, lag=0)
     print(f"Ray overhead per fragment (1 worker, lag 0; round wall time minus the worker's "
@@ -100,6 +109,7 @@ def main() -> None:
     ray.shutdown()
     if 8 in results and 1 in results:
         print(f"ray_scaling_efficiency_8 {results[8]['sps'] / (8 * results[1]['sps']):.3f}")
+        # (training throughput; rollouts alone are in the table above)
     else:
         last = max(results)
         print(f"ray_scaling_efficiency_{last} "
