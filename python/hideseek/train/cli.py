@@ -44,9 +44,10 @@ def run(trainer: Trainer, log: ScalarLog, should_stop: Callable[[], bool] = lamb
             if should_stop() or trainer.stop_requested:
                 reason = "stopped"
                 break
+            before = trainer.agent_steps
             scalars = to_host(trainer.train_update())
             log.write(trainer.update, trainer.agent_steps, trainer.elapsed, scalars)
-            bar.update(trainer.steps_per_update)
+            bar.update(trainer.agent_steps - before)  # a partial Ray round trains on fewer
             bar.set_postfix(sps=f"{scalars['perf/sps']:.0f}",
                             hidden=f"{scalars['episode/hidden_fraction']:.2f}",
                             left=(f"{max(cfg.max_minutes - trainer.elapsed / 60, 0):.1f}min"
