@@ -202,7 +202,11 @@ def test_play_through_the_ml_agents_protocol(runs, arena):
         env.close()
     assert len(episodes) == 2
     assert set(episodes[0]) >= set(EPISODE_STATS)
-    assert all(0.0 <= e["hidden_fraction"] <= 1.0 for e in episodes)
+    # The team reward is +1 per hidden and -1 per seen post-prep step, less any out-of-bounds
+    # penalty: the two statistics Unity's side reports must agree.
+    post_prep = HORIZON - int(HORIZON * 0.4)
+    for e in episodes:
+        assert e["hider_return"] <= post_prep * (2 * e["hidden_fraction"] - 1) + 1e-4, e
 
 
 @pytest.mark.skipif(not mp4_encoder_available(), reason="no mp4 encoder (pip install imageio-ffmpeg)")
