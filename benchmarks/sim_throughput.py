@@ -1,11 +1,15 @@
 """Twin throughput against VMAS ``simple_tag``, measured in the same process.
 
     .venv/bin/pip install -e '.[bench]'          # VMAS is a benchmark-only dependency
-    .venv/bin/python benchmarks/sim_throughput.py [--device cuda] [--sizes 1 64 1024 4096] [--threads 1]
+    .venv/bin/python benchmarks/sim_throughput.py [--sizes 1 64 1024 4096] [--threads 1 2]
+    .venv/bin/python benchmarks/sim_throughput.py --device cuda --sizes 1024 16384 65536
 
-Prints one row per batch size (arena-steps/s and agent-steps/s of the quadrant world with vision
-and lidar, the same for VMAS simple_tag, and the ratio); the last line is
-``sim_vs_vmas_1024 <ratio>``. The twin runs under ``torch.compile`` unless ``--eager``.
+For each torch thread count, prints one row per batch size: arena-steps/s and agent-steps/s of
+the quadrant world with vision and lidar, the same for VMAS simple_tag, the ratio, and the
+twin's memory per arena (peak device memory on a GPU; state + observation tensors on a CPU).
+Then one line per thread count with its ratios, and last ``sim_vs_vmas_4096 <ratio>`` and
+``sim_vs_vmas_1024 <ratio>`` for the first thread count given. The twin runs under
+``torch.compile`` (replayed as CUDA graphs on a GPU) unless ``--eager``.
 """
 
 from __future__ import annotations
@@ -37,14 +41,35 @@ def _rate(step, n: int, steps: int, warmup: int, device: torch.device) -> float:
     return n * steps / (time.perf_counter() - start)
 
 
-def twin_rate(n: int, device: torch.device, steps: int, compile: bool) -> tuple[float, int]:
+def _tensor_bytes(obj) -> int:
+    if isinstance(obj, torch.Tensor):
+        return obj.numel() * obj.element_size()
+    if isinstance(obj, dict):
+        return sum(_tensor_bytes(v) for v in obj.values())
+    if isinstance(obj, (tuple, list)):
+        return sum(_tensor_bytes(v) for v in obj)
+    return 0
+
+
+def twin_rate(n: int, device: torch.device, steps: int, compile: bool
+              ) -> tuple[float, int, float]:
+    """(arena-steps/s, agents per arena, bytes per arena)."""
     world = load_world_config("quadrant")
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(device)
+        base = torch.cuda.memory_allocated(device)
     sim = TwinSim(world, n, device=device, seed=0, compile=compile)
     gen = torch.Generator(device=device).manual_seed(0)
     # A pool of random actions made up front: the benchmark times the simulator, not the RNG.
     pool = torch.stack([torch.randint(0, b, (8, n, world.max_agents), generator=gen, device=device)
                         for b in ACTION_BRANCHES], -1)
-    return _rate(lambda i: sim.step(pool[i % 8]), n, steps, warmup=5, device=device), world.max_agents
+    rate = _rate(lambda i: sim.step(pool[i % 8]), n, steps, warmup=5, device=device)
+    if device.type == "cuda":
+        used = torch.cuda.max_memory_allocated(device) - base - _tensor_bytes(pool)
+    else:
+        used = _tensor_bytes(sim.state.tensors()) + _tensor_bytes(vars(sim.obs))
+    return rate, world.max_agents, used / n
 
 
 def vmas_rate(n: int, device: torch.device, steps: int) -> tuple[float, int]:
@@ -57,40 +82,62 @@ def vmas_rate(n: int, device: torch.device, steps: int) -> tuple[float, int]:
     return _rate(lambda i: env.step(pool[i % 8]), n, steps, warmup=5, device=device), len(env.agents)
 
 
+def run_table(sizes: list[int], device: torch.device, steps: int, compile: bool
+              ) -> dict[int, float]:
+    """Print the table for the current thread count; return {arenas: twin/vmas ratio}."""
+    print(f"{'arenas':>7} {'twin arena-steps/s':>19} {'twin agent-steps/s':>19} "
+          f"{'vmas arena-steps/s':>19} {'vmas agent-steps/s':>19} {'twin/vmas':>10} "
+          f"{'twin KiB/arena':>15}", flush=True)
+    ratios = {}
+    for n in sizes:
+        count = max(steps // (4 if n >= 4096 else 1), 10)
+        twin, twin_agents, per_arena = twin_rate(n, device, count, compile)
+        try:
+            ref, ref_agents = vmas_rate(n, device, count)
+        except Exception as exc:                 # the twin's figures still count
+            print(f"  (VMAS failed at {n} arenas: {type(exc).__name__}: {exc})")
+            ref, ref_agents = float("nan"), 0
+        ratios[n] = twin / ref
+        print(f"{n:>7} {twin:>19,.0f} {twin * twin_agents:>19,.0f} {ref:>19,.0f} "
+              f"{ref * ref_agents:>19,.0f} {ratios[n]:>10.2f} {per_arena / 1024:>15.2f}",
+              flush=True)
+    return ratios
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 64, 1024, 4096])
     parser.add_argument("--steps", type=int, default=40, help="timed steps per size")
     parser.add_argument("--eager", action="store_true", help="do not torch.compile the twin")
-    parser.add_argument("--threads", type=int, default=0,
-                        help="torch threads for both simulators (0 = torch's default)")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2],
+                        help="torch thread counts for both simulators, one table each "
+                             "(0 = torch's default)")
     args = parser.parse_args()
-    if args.threads:
-        # Inductor bakes the thread count into its kernels: set it before anything compiles.
-        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     try:
         import vmas  # noqa: F401
     except ImportError:
         raise SystemExit("VMAS is not installed: .venv/bin/pip install -e '.[bench]'")
-    print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} "
-          f"torch threads, device {device}, torch {torch.__version__}, "
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else \
+        (platform.processor() or platform.machine())
+    print(f"machine: {name}, device {device}, torch {torch.__version__}, "
           f"twin {'eager' if args.eager else 'torch.compile'}")
-    print(f"{'arenas':>7} {'twin arena-steps/s':>19} {'twin agent-steps/s':>19} "
-          f"{'vmas arena-steps/s':>19} {'vmas agent-steps/s':>19} {'twin/vmas':>10}")
-    ratio_1024 = None
-    for n in args.sizes:
-        steps = max(args.steps // (4 if n >= 4096 else 1), 10)
-        twin, twin_agents = twin_rate(n, device, steps, compile=not args.eager)
-        ref, ref_agents = vmas_rate(n, device, steps)
-        ratio = twin / ref
-        if n == 1024:
-            ratio_1024 = ratio
-        print(f"{n:>7} {twin:>19,.0f} {twin * twin_agents:>19,.0f} {ref:>19,.0f} "
-              f"{ref * ref_agents:>19,.0f} {ratio:>10.2f}", flush=True)
-    if ratio_1024 is not None:
-        print(f"sim_vs_vmas_1024 {ratio_1024:.3f}")
+    default_threads = torch.get_num_threads()
+    summary = []
+    for threads in args.threads:
+        # Inductor bakes the thread count into its kernels: each table compiles its own.
+        torch.set_num_threads(threads or default_threads)
+        print(f"threads {torch.get_num_threads()}")
+        summary.append((torch.get_num_threads(), run_table(args.sizes, device, args.steps,
+                                                           compile=not args.eager)))
+    for threads, ratios in summary:
+        print(f"threads {threads}: " + " ".join(f"sim_vs_vmas_{n} {r:.3f}"
+                                                for n, r in ratios.items()))
+    first = summary[0][1]
+    for n in (4096, 1024):
+        if n in first:
+            print(f"sim_vs_vmas_{n} {first[n]:.3f}")
 
 
 if __name__ == "__main__":

@@ -260,3 +260,21 @@ def test_vigorous_random_play_keeps_objects_inside_the_walls():
 @pytest.mark.slow
 def test_long_vigorous_random_play_keeps_objects_inside_the_walls():
     _vigorous_play(arenas=128, steps=400)
+
+
+def test_agent_moving_the_box_it_stands_on_keeps_the_hold_offset():
+    """WORLD.md "Heights": a rider is carried by a box someone else moves; a box the rider
+    itself holds follows the rider, so the rider is not carried a second time (issue 14)."""
+    sim = scene()
+    place_object(sim, BOX0, 0.0, 0.0)
+    place_agent(sim, HIDER0, -0.1, 0.0, yaw=0.0, z=0.5)   # on top, facing the box's centre
+    run(sim, 1, slot_0=(N, N, N, 1, 0))
+    assert int(sim.state.obj_held_by[0, BOX0]) == HIDER0
+    offset = sim.state.agent_pos[0, HIDER0] - sim.state.obj_pos[0, BOX0]
+    box_start = box_x(sim)
+    for _ in range(6):
+        sim.step(actions(sim, slot_0=(FULL, N, N, 1, 0)))
+        held = sim.state.agent_pos[0, HIDER0] - sim.state.obj_pos[0, BOX0]
+        assert torch.allclose(held, offset, atol=1e-5), "the hold keeps its offset"
+        assert float(sim.state.agent_z[0, HIDER0]) == 0.5, "still on top"
+    assert box_x(sim) > box_start + 0.3, "the box came along"

@@ -5,7 +5,8 @@ arena as a PettingZoo ParallelEnv.
 """
 
 from .state import SimState
+from .threads import pick_threads
 from .twin import TwinSim
 from .types import AgentObs, StepOutput
 
-__all__ = ["TwinSim", "SimState", "AgentObs", "StepOutput"]
+__all__ = ["TwinSim", "SimState", "AgentObs", "StepOutput", "pick_threads"]

@@ -78,7 +78,7 @@ class TwinSim:
         for size, allowed in zip(ACTION_BRANCHES, (NO_MOVE_BIN, NO_MOVE_BIN, NO_MOVE_BIN, 0, 0)):
             frozen[start + allowed] = True
             start += size
-        self._mask_full, self._mask_frozen = full, frozen
+        self._mask_rows = torch.stack([full, frozen])      # row 1: a frozen agent's mask
         # Compiled once per batch size; the reset-time observation is compiled too because
         # it runs for the whole batch whenever any arena starts a new episode.
         self._mode = _compile_mode(compile, self.device)
@@ -128,31 +128,42 @@ class TwinSim:
             episodes = torch.zeros(n, dtype=torch.int64, device=self.device)
         self._set_core(to_core(layouts.generate(self.world, seeds, episodes)))
         self._t_host[:] = 0
-        self._obs, _, self._seen_objs = self._run(self._observe_fn, self._core)
+        self._observe_all()
         return self._obs
 
     def observe(self) -> AgentObs:
         """Recompute observations from the state (after editing it by hand, e.g. in tests)."""
         self._set_core(self._core)
-        self._obs, _, self._seen_objs = self._observe(self._core)
+        planes, _, self._seen_objs = self._observe(self._core)
+        self._obs = self._agent_obs(planes)
         self._t_host[:] = self._core["t"].cpu().numpy()
         return self._obs
+
+    def _observe_all(self) -> None:
+        planes, _, self._seen_objs = self._run(self._observe_fn, self._core)
+        self._obs = self._agent_obs(planes)
 
     @property
     def obs(self) -> AgentObs:
         return self._obs
 
-    def _observe(self, core: Core) -> tuple[AgentObs, Tensor, Tensor]:
-        """Observations, and who sees which agents [A, A, N] and objects [A, O, N]."""
+    def _observe(self, core: Core) -> tuple[tuple[Tensor, ...], Tensor, Tensor]:
+        """Observation tensors (see :meth:`_agent_obs`), and who sees which agents [A, A, N]
+        and objects [A, O, N]."""
         seg = occluders(core)
         seen_agents, seen_objs = visibility(core, self._sc, seg)
         obs_0, obs_1, obs_2, obs_3, frozen = pack(core, self._sc, seen_agents, seen_objs,
                                                   lidar(core, self._sc, seg))
-        mask = torch.where(flip(frozen)[..., None], self._mask_frozen, self._mask_full)
         present = flip(core["agent_present"]).clone(memory_format=torch.contiguous_format)
-        obs = AgentObs(obs_0, obs_1, obs_2, obs_3, mask, state_planes(core, self._sc, obs_0),
-                       present)
-        return obs, seen_agents, seen_objs
+        frozen = flip(frozen).to(torch.int64).clone(memory_format=torch.contiguous_format)
+        planes = (obs_0, obs_1, obs_2, obs_3, frozen, state_planes(core, self._sc, obs_0), present)
+        return planes, seen_agents, seen_objs
+
+    def _agent_obs(self, planes: tuple[Tensor, ...]) -> AgentObs:
+        """AgentObs from :meth:`_observe`'s tensors. The action mask is built here, outside
+        the compiled step, as a row lookup: compiled code writes its 37-wide rows slowly."""
+        obs_0, obs_1, obs_2, obs_3, frozen, state, present = planes
+        return AgentObs(obs_0, obs_1, obs_2, obs_3, self._mask_rows[frozen], state, present)
 
     # ------------------------------------------------------------------ step
     def step(self, actions: Tensor) -> StepOutput:
@@ -164,8 +175,9 @@ class TwinSim:
         if actions.dtype.is_floating_point or actions.dtype == torch.bool:
             raise ValueError(f"actions: expected an integer tensor, got {actions.dtype}")
         actions = torch.minimum(actions.to(self.device, torch.int64).clamp(min=0), self._branch_hi)
-        core, obs, reward, hidden, seen_objs = self._run(
+        core, planes, reward, hidden, seen_objs = self._run(
             self._step_fn, self._core, self._walls, actions, self._seen_objs)
+        obs = self._agent_obs(planes)
         self._core = core
         self._obs, self._seen_objs = obs, seen_objs
         self._t_host += 1
@@ -187,13 +199,13 @@ class TwinSim:
             core_assign(self._core, idx, fresh)
             self._set_core(self._core)
         self._t_host[done] = 0
-        self._obs, _, self._seen_objs = self._run(self._observe_fn, self._core)
+        self._observe_all()
         truncated = torch.as_tensor(done, device=self.device)
         return StepOutput(self._obs, reward, truncated, hidden, obs, stats)
 
     def _step_core(self, core: Core, walls: Walls, actions: Tensor, seen_objs: Tensor):
-        """One step of every arena: the new core state, observations, reward [N, A], hidden [N]
-        and who sees which object [A, O, N]. Pure: ``core`` itself is not modified."""
+        """One step of every arena: the new core state, observation tensors, reward [N, A],
+        hidden [N] and who sees which object [A, O, N]. Pure: ``core`` itself is not modified."""
         world, pc, sc = self.world, self._pc, self._sc
         core = dict(core)
         in_prep, _, _ = phase_of(core["t"], sc)
@@ -258,10 +270,13 @@ class TwinSim:
         core["obj_pos"], core["obj_yaw"] = torch.stack([ox, oy]), obj_yaw
         core["t"] = core["t"] + 1
 
-        obs, seen_agents, seen_objs = self._observe(core)
+        # Compiled as two graphs: Inductor compiles one graph of the whole step an order of
+        # magnitude slower and schedules it worse than the physics and the senses apart.
+        torch._dynamo.graph_break()
+        planes, seen_agents, seen_objs = self._observe(core)
         reward, hidden = rewards(core, seen_agents, in_prep, sc, world)
         accumulate_stats(core, reward, hidden, in_prep, new_grabs, world, sc)
-        return core, obs, reward.t().contiguous(), hidden, seen_objs
+        return core, planes, reward.t().contiguous(), hidden, seen_objs
 
     # ------------------------------------------------------------------ render
     def render(self, arena: int = 0, size: int = 400) -> np.ndarray:
