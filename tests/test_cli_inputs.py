@@ -116,7 +116,7 @@ def cases(b: Path) -> list[tuple[list[str], str]]:
         (["play", *both(onnx_g), "--env", "/nonexistent/Build.x86_64"], "/nonexistent/Build"),
         (["play", *both(onnx_g), "--env", str(b / "not_executable.x86_64")], "not executable"),
         (["play", *both(onnx_i), "--video", "out.txt"], "out.txt"),
-        (["play", "--hider", onnx_g], "--seeker"),
+        (["play", "--hider", onnx_g], "garbage.onnx"),  # the seeker: the shipped default
         # -- eval
         (["eval", "/nonexistent_run"], "/nonexistent_run"),
         (["eval", str(b / "empty_run")], "empty_run"),
