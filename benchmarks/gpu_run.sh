@@ -14,28 +14,22 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | 
 python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())" | tee -a "$OUT/gpu.txt"
 echo "== CUDA tests"
 timeout 120 python3 -m pytest -q -p no:cacheprovider tests/test_learner.py -k cuda 2>&1 | tail -3
-echo "== twin on CUDA"
-timeout 150 python3 - <<'PY' 2>&1 | tee "$OUT/sim_cuda.txt"
-import time, torch
-from hideseek.contract import load_world_config
-from hideseek.models import BranchIndex, random_actions
-from hideseek.sim import TwinSim
-world = load_world_config("quadrant")
-for n in (1024, 16384, 65536):
-    torch.cuda.reset_peak_memory_stats()
-    sim = TwinSim(world, n, device="cuda", seed=0)
-    bi, gen = BranchIndex(world.layout.action_branches, "cuda"), torch.Generator("cuda").manual_seed(0)
-    obs = sim.reset(0)
-    acts = [random_actions(obs.action_mask, bi, gen) for _ in range(8)]
-    for a in acts[:4]:
-        sim.step(a)
-    torch.cuda.synchronize(); t = time.perf_counter(); steps = 40
-    for i in range(steps):
-        sim.step(acts[i % 8])
-    torch.cuda.synchronize(); dt = time.perf_counter() - t
-    mem = torch.cuda.max_memory_allocated() / n
-    print(f"twin cuda eager {n:6d} arenas: {n * steps / dt:12.0f} arena-steps/s, {mem / 1024:.1f} KiB/arena")
-    del sim, obs, acts
+echo "== twin on CUDA (compiled: CUDA graphs; eager)"
+timeout 200 python3 - <<'PY' 2>&1 | tee "$OUT/sim_cuda.txt"
+import sys, torch
+sys.path.insert(0, "benchmarks")
+from sim_throughput import twin_rate   # the CPU benchmark's own measurement, without VMAS
+dev = torch.device("cuda")
+print(torch.cuda.get_device_name(dev), "torch", torch.__version__)
+for compile in (False, True):   # eager first: it needs no compile time
+    for n in (1024, 16384, 65536):
+        try:
+            rate, agents, per_arena = twin_rate(n, dev, 40, compile)
+            print(f"twin {'compiled' if compile else 'eager':8s} {n:6d} arenas: {rate:12,.0f} "
+                  f"arena-steps/s, {rate * agents:14,.0f} agent-steps/s, {per_arena / 1024:.1f} KiB/arena",
+                  flush=True)
+        except Exception as exc:
+            print(f"twin {'compiled' if compile else 'eager'} {n} arenas FAILED: {type(exc).__name__}: {exc}"[:400], flush=True)
 PY
 echo "== training ($minutes min)"
 rm -rf /tmp/gpu_runs
