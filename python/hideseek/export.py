@@ -22,7 +22,7 @@ from torch import Tensor, nn
 
 from . import __version__
 from .contract import ACTION_BRANCHES, BEHAVIOR_NAMES, TEAMS, ObsLayout, WorldConfig, world_to_dict
-from .export_verify import (OPSET, ExportError, VerifyReport, _check_actor_fits, check_operators,
+from .export_verify import (OPSET, ExportError, VerifyReport, check_actor_fits, check_operators,
                             random_batch, random_masks, twin_batches, verify_export)
 from .models import branch_probs, select_actions
 from .onnx_policy import (DETERMINISTIC_OUTPUT, MEMORY_OUTPUT, META_LAYOUT, META_OBS_SHAPES,
@@ -105,37 +105,6 @@ class ExportedActor(nn.Module):
         return outputs
 
 
-class ExportedActor(nn.Module):
-    """The actor in the ML-Agents calling convention; exactly what goes into the .onnx file."""
-
-    def __init__(self, actor: nn.Module):
-        super().__init__()
-        self.actor = actor
-        self.memory_size = int(getattr(actor, "memory_size", 0) or 0)
-        # Constants are buffers so the exporter writes them as initializers, as ML-Agents does.
-        self.register_buffer("version_number", torch.tensor([float(MODEL_API_VERSION)]))
-        self.register_buffer("memory_size_out", torch.tensor([float(self.memory_size)]))
-        self.register_buffer("branch_sizes", torch.tensor([[float(b) for b in ACTION_BRANCHES]]))
-
-    def distribution(self, obs_0: Tensor, obs_1: Tensor, obs_2: Tensor, obs_3: Tensor,
-                     action_masks: Tensor, recurrent_in: Tensor | None = None
-                     ) -> tuple[list[Tensor], Tensor | None]:
-        logits, memory = self.actor(obs_0, obs_1, obs_2, obs_3, memory=recurrent_in)
-        return branch_probs(logits, action_masks), memory
-
-    def forward(self, obs_0: Tensor, obs_1: Tensor, obs_2: Tensor, obs_3: Tensor,
-                action_masks: Tensor, recurrent_in: Tensor | None = None) -> tuple[Tensor, ...]:
-        probs, memory = self.distribution(obs_0, obs_1, obs_2, obs_3, action_masks, recurrent_in)
-        # The deterministic output must read the probabilities directly (ArgMax(Softmax)):
-        # verify_export finds the probabilities to compare as the inputs of these ArgMax nodes.
-        outputs = (self.version_number, self.memory_size_out, select_actions(probs, False),
-                   self.branch_sizes, select_actions(probs, True))
-        if self.memory_size > 0:
-            outputs = outputs + (memory,)
-        return outputs
-
-
-
 # ------------------------------------------------------------------------------ export
 def export_actor(actor: nn.Module, layout: ObsLayout, team: str, path: str | Path,
                  metadata: dict[str, str] | None = None) -> Path:
@@ -190,7 +159,7 @@ def export_and_verify(actors: dict[str, nn.Module], world: WorldConfig, out: str
     reports = {}
     for team in TEAMS:
         actor = actors[team].eval()
-        _check_actor_fits(actor, layout, team)
+        check_actor_fits(actor, layout, team)
         path = export_actor(actor, layout, team, out / TEAM_FILES[team], metadata)
         memory = int(getattr(actor, "memory_size", 0) or 0)
         batches = [random_batch(layout, 64, memory, seed=seed + 1), random_batch(layout, 1, memory,

@@ -16,7 +16,7 @@ from typing import Sequence
 import numpy as np
 import onnx
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from .config_io import ConfigError
 from .contract import ACTION_BRANCHES, TEAMS, ObsLayout, WorldConfig
@@ -295,7 +295,7 @@ def verify_export(path: str | Path, actor: nn.Module, layout: ObsLayout, team: s
     return report
 
 
-def _check_actor_fits(actor: nn.Module, layout: ObsLayout, team: str) -> None:
+def check_actor_fits(actor: nn.Module, layout: ObsLayout, team: str) -> None:
     """A clear error when the checkpoint's actor was built for another world layout."""
     batch = random_batch(layout, 2, int(getattr(actor, "memory_size", 0) or 0))
     try:

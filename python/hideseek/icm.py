@@ -42,7 +42,6 @@ class ICMConfig:
 def flat_obs(obs: tuple[Tensor, ...] | list[Tensor]) -> Tensor:
     """Concatenate the four per-agent observations into one vector per sample ``[..., F]``;
     the observations' leading dims are kept (``obs_0`` has one feature dim, the others two)."""
-    lead = obs[0].shape[:-1]
     return torch.cat([obs[0]] + [o.flatten(-2) for o in obs[1:]], dim=-1)
 
 

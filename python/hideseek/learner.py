@@ -127,7 +127,7 @@ class Learner:
     def advantages(self, g: PolicyGroup, slots: slice, buf: RolloutBuffer, w: Weights) -> Targets:
         """Values, curiosity, GAE and value targets of one group's samples (no gradients)."""
         cfg, bi = self.ppo, self.branch_index
-        T, n = buf.steps, buf.arenas
+        T = buf.steps
         obs = tuple(o[:, :, slots] for o in buf.obs)                       # [T+1, N, At, ...]
         # Values of the visited states, the bootstrap state and the final states in one critic
         # pass. The raw outputs are the value-clipping centre: produced under the statistics of
