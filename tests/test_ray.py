@@ -72,28 +72,35 @@ def test_lag_zero_two_workers_reproduce_the_local_sampler(tmp_path, one_thread):
 
 
 def test_lag_stamps_and_a_stale_fragment_is_dropped(tmp_path):
-    # Worker 1 is 15 s late in round 3: rounds go on with worker 0 alone, and its late
-    # fragment (too old by the time it arrives) is dropped, never trained on.
+    # Worker 1 is 15 s late from round 3: rounds go on without it, and its late fragment (too
+    # old by the time it arrives) is dropped, never trained on. Which round each fragment
+    # lands in depends on the machine's load; the rules asserted here do not.
     faults = (WorkerFault(worker=1, round=3, kind="slow", seconds=15.0),)
     tr = _trainer(tmp_path, "lag", RayConfig(workers=2, max_policy_lag=1, sample_timeout=3.0,
                                               hang_timeout=60.0, faults=faults))
+
+    def late(stamp: dict) -> bool:
+        return stamp["worker"] == 1 and stamp["round"] >= 3
+
     try:
-        seen = []
-        while not tr.sampler.dropped_stamps and tr.update < 12:
+        used = []
+        while not any(late(x) for x in tr.sampler.dropped_stamps) and tr.update < 12:
             version = tr.update
             tr.train_update()
             stamps = tr.sampler.last_stamps
-            seen.append([(x["worker"], x["version"]) for x in stamps])
+            used.append(stamps)
             assert all(0 <= version - x["version"] <= 1 for x in stamps)  # bounded lag
             assert tr.sampler.stats()["ray/arena_fraction"] == len(stamps) / 2
-        # Update 0 waits for its own round (lag 0); afterwards each round was dispatched
-        # before the previous update (lag 1).
-        assert seen[0] == [(0, 0), (1, 0)] and seen[1] == [(0, 0), (1, 0)]
-        assert seen[2] == [(0, 1)]  # round 3 (played with version 1): worker 1 is late
-        assert [(x["worker"], x["version"], x["round"]) for x in tr.sampler.dropped_stamps] \
-            == [(1, 1, 3)]
+        assert [x["version"] for x in used[0]] == [0] * len(used[0])  # its own round: lag 0
+        # With lag 1 the next round went out before each update: fragments one version old.
+        assert any(version - x["version"] == 1 for version, st in enumerate(used) for x in st)
+        (dropped,) = [x for x in tr.sampler.dropped_stamps if late(x)]
+        assert tr.update - 1 - dropped["version"] > 1  # too old when it came
+        assert any([x["worker"] for x in st] == [0] for st in used)  # rounds went on without it
+        assert not any((x["worker"], x["round"]) == (1, dropped["round"])
+                       for st in used for x in st)
         assert tr.sampler.restarts == [0, 0]
-        assert tr.agent_steps == sum(len(st) * 2 for st in seen) * 8 * 4  # 2 arenas/worker
+        assert tr.agent_steps == sum(len(st) for st in used) * 2 * 8 * 4  # 2 arenas, 8 steps
     finally:
         tr.close()
 
@@ -103,7 +110,7 @@ def test_crashed_failing_and_hung_workers_are_restarted(tmp_path):
               WorkerFault(worker=1, round=3, kind="raise"),     # the task raises
               WorkerFault(worker=0, round=5, kind="hang", incarnation=1))  # never returns
     tr = _trainer(tmp_path, "faults", RayConfig(workers=2, max_policy_lag=0, sample_timeout=2.0,
-                                                hang_timeout=6.0, min_fraction=1.0,
+                                                hang_timeout=10.0, min_fraction=1.0,
                                                 faults=faults))
     try:
         for _ in range(6):

@@ -39,8 +39,9 @@ INCARNATION_SEED_STRIDE = 100_003  # as UnityVecSim shifts a restarted process's
 @dataclass(frozen=True)
 class WorkerFault:
     """Fault injection for tests and benchmarks: worker ``worker`` in incarnation ``incarnation``
-    fails at the start of round ``round``: ``exit`` (the process dies), ``raise`` (the task
-    raises), ``hang`` (the task never returns), ``slow`` (it first sleeps ``seconds``)."""
+    fails once, at its first call of round ``round`` or later (a busy worker skips rounds):
+    ``exit`` (the process dies), ``raise`` (the task raises), ``hang`` (the task never
+    returns), ``slow`` (it first sleeps ``seconds``)."""
 
     worker: int
     round: int
@@ -169,6 +170,7 @@ class RolloutWorker:
         self.groups = policy_groups(layout, spec.model.shared_policy)
         self.actors = {name: Actor(layout, spec.model).eval() for name in self.groups}
         self.frozen: dict[str, Actor] = {}
+        self._fired: set[WorkerFault] = set()
         self._pid_file = self._pid_path()
 
     # ------------------------------------------------------------------ set-up
@@ -264,8 +266,10 @@ class RolloutWorker:
 
     def _inject(self, round_no: int, incarnation: int) -> None:
         for f in self.spec.faults:
-            if (f.worker, f.round, f.incarnation) != (self.spec.index, round_no, incarnation):
+            if (f.worker, f.incarnation) != (self.spec.index, incarnation) \
+                    or round_no < f.round or f in self._fired:
                 continue
+            self._fired.add(f)
             if f.kind == "exit":
                 os._exit(1)
             if f.kind == "raise":
