@@ -1,6 +1,6 @@
 """Soak run: ``hideseek train`` for a long time while its memory and open files are sampled.
 
-    .venv/bin/python benchmarks/soak.py --minutes 60 [--interval 20] [--warmup 5]
+    .venv/bin/python benchmarks/soak.py --minutes 60 [--interval 5] [--warmup 5] [--bin 4]
     .venv/bin/python benchmarks/soak.py --minutes 20 --env builds/twin/HideAndSeekTwin.x86_64 \
         --num-envs 2
     (extra ``key=value`` arguments go to the trainer, e.g. num_arenas=32)
@@ -118,7 +118,7 @@ def run_dir_of(out: Path) -> Path | None:
 
 
 def summarize(out: Path, warmup: float, window: float, command: str, exit_code: int | None,
-              bin_minutes: float = 2.0) -> dict:
+              bin_minutes: float = 4.0) -> dict:
     """The report from OUT's samples and the run's scalars (also for an earlier soak, with
     other ``warmup``/``window``: ``--summarize OUT``)."""
     samples = [json.loads(line) for line in (out / "soak_samples.jsonl").read_text().splitlines()
@@ -162,11 +162,12 @@ def report(out: Path, summary: dict) -> None:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--minutes", type=float, default=60.0, help="training time (max_minutes)")
-    p.add_argument("--interval", type=float, default=20.0, help="seconds between samples")
+    p.add_argument("--interval", type=float, default=5.0,
+                   help="seconds between samples (short enough to catch each update's peak)")
     p.add_argument("--warmup", type=float, default=5.0, help="minutes left out of the fits")
     p.add_argument("--window", type=float, default=5.0,
                    help="minutes of throughput compared at the start and the end")
-    p.add_argument("--bin", type=float, default=2.0,
+    p.add_argument("--bin", type=float, default=4.0,
                    help="minutes per bin whose peak enters the growth fits")
     p.add_argument("--env", default=None, help="Unity build or twin launcher (ML-Agents path)")
     p.add_argument("--num-envs", type=int, default=2)
