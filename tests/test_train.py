@@ -266,3 +266,18 @@ def test_configs_that_cannot_train_are_refused():
     with pytest.raises(ConfigError, match="chunk_length"):
         load_train_config(None, {"rollout_steps": 10, "model": {"recurrent": "gru"},
                                  "ppo": {"chunk_length": 4}})
+
+
+def test_resume_skips_a_torn_newest_checkpoint_and_keeps_it(tmp_path, capsys):
+    assert _train(_overrides(tmp_path, "torn", total_agent_steps=2 * 8 * 4 * 4,
+                             **{"model.recurrent": "none", "selfplay.opponent_prob": 0.0})) == 0
+    run = _only_run(tmp_path, "torn")
+    newest = list_checkpoints(run)[2]
+    newest.write_bytes(newest.read_bytes()[:100])  # a save cut short by a full disk
+    capsys.readouterr()
+    assert _train(["--resume", str(run), f"total_agent_steps={3 * 8 * 4 * 4}"]) == 0
+    err = capsys.readouterr().err
+    assert newest.name in err and "resumed" in err and "at update 1" in err
+    kept = newest.with_name(newest.name + ".torn")
+    assert kept.exists() and len(kept.read_bytes()) == 100   # never deleted nor overwritten
+    assert max(list_checkpoints(run)) == 3

@@ -12,7 +12,7 @@ from typing import Callable
 import torch
 import yaml
 
-from ..checkpoint import CheckpointError, list_checkpoints
+from ..checkpoint import CheckpointError, list_checkpoints, load_latest
 from ..config_io import ConfigError, parse_overrides
 from ..contract import REPO_ROOT
 from .config import CONFIG_FILE, RESUME_OVERRIDABLE, TrainConfig, config_to_dict, load_train_config
@@ -74,10 +74,11 @@ def _new_run_dir(cfg: TrainConfig) -> Path:
     return run_dir
 
 
-def prepare(args) -> tuple[Trainer, Path | None]:
-    """Build the trainer of a new run or of ``--resume RUN_DIR`` (then also the checkpoint)."""
+def prepare(args) -> tuple[Trainer, tuple[Path, dict, dict] | None]:
+    """Build the trainer of a new run or of ``--resume RUN_DIR`` (then also the newest checkpoint
+    that loads, as ``(path, tensors, meta)``; newer torn ones are reported and skipped)."""
     overrides = parse_overrides(args.overrides or [])
-    resume_ckpt = None
+    resume = None
     if args.resume:
         run_dir = Path(args.resume)
         cfg_path = run_dir / CONFIG_FILE
@@ -88,10 +89,11 @@ def prepare(args) -> tuple[Trainer, Path | None]:
             raise ConfigError("command line", bad[0], overrides[bad[0]],
                               "on --resume only one of " + ", ".join(RESUME_OVERRIDABLE))
         cfg, world, world_over = load_train_config(cfg_path, overrides)
-        found = list_checkpoints(run_dir)
-        if not found:
-            raise CheckpointError(run_dir, "no checkpoints", "a run directory with a checkpoint")
-        resume_ckpt = found[max(found)]
+        resume = load_latest(run_dir)
+        for update, torn in list_checkpoints(run_dir).items():
+            if update > int(resume[2]["update"]):  # skipped: kept, out of the way of new saves
+                kept = torn.rename(torn.with_name(torn.name + ".torn"))
+                print(f"hideseek train: kept the unloadable {torn.name} as {kept.name}", file=sys.stderr)
     else:
         cfg_path = Path(args.config)
         if not cfg_path.is_absolute() and not cfg_path.exists():
@@ -112,7 +114,7 @@ def prepare(args) -> tuple[Trainer, Path | None]:
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / CONFIG_FILE).write_text(yaml.safe_dump(config_to_dict(cfg, world_over), sort_keys=False))
     trainer = Trainer(cfg, world, run_dir, sim=sim, world_over=world_over, ray=ray)
-    return trainer, resume_ckpt
+    return trainer, resume
 
 
 def _unity_env(args) -> str | None:
@@ -145,10 +147,10 @@ def ray_config(args):
 
 
 def main(args) -> int:
-    trainer, resume_ckpt = prepare(args)
+    trainer, resume = prepare(args)
     cfg, run_dir = trainer.cfg, trainer.run_dir
-    if resume_ckpt is not None:
-        load(trainer, resume_ckpt)
+    if resume is not None:
+        load(trainer, *resume)
         print(f"hideseek train: resumed {run_dir} at update {trainer.update} "
               f"({trainer.agent_steps} agent-steps)", file=sys.stderr)
     else:
@@ -166,7 +168,7 @@ def main(args) -> int:
               "(Ctrl-C again to abort without saving)", file=sys.stderr)
 
     previous = signal.signal(signal.SIGINT, on_sigint)
-    log = ScalarLog(run_dir, trainer.update if resume_ckpt is not None else None, cfg.tensorboard)
+    log = ScalarLog(run_dir, trainer.update if resume is not None else None, cfg.tensorboard)
     worker_errors = _worker_errors(_unity_env(args), getattr(args, "ray", None))
     try:
         reason = run(trainer, log)
