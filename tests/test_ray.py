@@ -166,9 +166,9 @@ def test_cli_trains_on_ray_and_resumes_with_another_worker_count(tmp_path):
                      env=None, num_envs=1, ray="local", workers=1, envs_per_worker=None,
                      max_policy_lag=None, sample_timeout=None, min_fraction=None,
                      max_worker_restarts=None)
-    tr, ckpt = prepare(args)
+    tr, resume = prepare(args)
     try:
-        load(tr, ckpt)
+        load(tr, *resume)
         assert tr.update == 2 and tr.agent_steps == 256
         assert len(tr.sampler.slots) == 1
         for k, v in tr.learner.groups[tr.group_of["hider"]].model.state_dict().items():
