@@ -34,7 +34,7 @@ import torch
 from torch import Tensor
 
 from ..contract import WorldConfig
-from .geometry import (CORNER_SIGNS, EPS, box_corners_xy, chunks, norm_xy, rotate_xy,
+from .geometry import (CORNER_SIGNS, EPS, box_corners_xy, norm_xy, rotate_xy,
                        segment_distance_xy, to_local_xy)
 
 CLIMB_TOLERANCE = 0.15   # m: how far below its feet a ramp slope may start and still be entered
@@ -167,13 +167,13 @@ def _agent_object_contacts(ax, ay, az, ox, oy, ocos, osin, ohx, ohy, is_ramp,
     return depth, nx, ny
 
 
-def _object_object_contacts(ox, oy, ocos, osin, ohx, ohy, j: slice, not_self
+def _object_object_contacts(ox, oy, ocos, osin, ohx, ohy, not_self
                             ) -> tuple[Tensor, Tensor, Tensor]:
-    """Deepest corner penetration of object i into the objects j (a slice): depth [O, o, N]
-    and the direction (x, y) in which i must move."""
+    """Deepest corner penetration of object i into object j: depth [O, O, N] and the direction
+    (x, y) in which i must move."""
     cx, cy = box_corners_xy(ox, oy, ocos, osin, ohx, ohy)                        # [4, O, N]
-    # j's pose broadcast against i's corners: [4, O_i, o_j, N].
-    jx, jy, jc, js, jhx, jhy = (v[None, j] for v in (ox, oy, ocos, osin, ohx, ohy))
+    # j's pose broadcast against i's corners: [4, O_i, O_j, N].
+    jx, jy, jc, js, jhx, jhy = (v[None] for v in (ox, oy, ocos, osin, ohx, ohy))
     lx, ly = to_local_xy(cx[:, :, None], cy[:, :, None], jx, jy, jc, js)
     pen_x, pen_y = jhx - lx.abs(), jhy - ly.abs()
     depth = torch.minimum(pen_x, pen_y).clamp(min=0.0) * not_self
@@ -181,7 +181,7 @@ def _object_object_contacts(ox, oy, ocos, osin, ohx, ohy, j: slice, not_self
     best = (depth[0], nlx[0], nly[0])
     for k in range(1, len(CORNER_SIGNS)):
         best = _pick(best, (depth[k], nlx[k], nly[k]))
-    nx, ny = rotate_xy(best[1], best[2], jc[0], js[0])
+    nx, ny = rotate_xy(best[1], best[2], ocos[None], osin[None])
     return best[0], nx, ny
 
 
@@ -242,59 +242,38 @@ def solve_contacts(ax: Tensor, ay: Tensor, az: Tensor, agent_present: Tensor,
     agent_nx, agent_ny = _side_normal(agent_prev[0][:, None], agent_prev[1][:, None], w)
     agent_low = low.to(ax.dtype)[:, None]
     agent_reach = c.agent_radius + c.half_wall
-    # Entities are walked in ``chunks`` (one at a time when compiled); each contact type is
-    # a Jacobi update: all its corrections are summed, then applied.
-    walls = chunks(w["ax"].shape[0])
     for _ in range(iterations):
         # Agents against agents (circles).
-        dax, day = torch.zeros_like(ax), torch.zeros_like(ay)
-        for j in chunks(a):
-            dx, dy = ax[:, None] - ax[None, j], ay[:, None] - ay[None, j]        # [A, a, N]
-            dist = norm_xy(dx, dy)
-            k = (2 * c.agent_radius - dist).clamp(min=0.0) * agent_pair[:, j] / dist.clamp(min=EPS)
-            dax, day = dax + (k * dx).sum(1), day + (k * dy).sum(1)
-        ax, ay = ax + 0.5 * dax, ay + 0.5 * day
+        dx, dy = ax[:, None] - ax[None], ay[:, None] - ay[None]
+        dist = norm_xy(dx, dy)
+        k = (2 * c.agent_radius - dist).clamp(min=0.0) * agent_pair / dist.clamp(min=EPS)
+        ax = ax + 0.5 * (k * dx).sum(1)
+        ay = ay + 0.5 * (k * dy).sum(1)
         # Agents against boxes and ramps.
-        dax, day, dox, doy = torch.zeros_like(ax), torch.zeros_like(ay), [], []
-        for j in chunks(o):
-            depth, nx, ny = _agent_object_contacts(ax, ay, az, ox[j], oy[j], ocos[j], osin[j],
-                                                   ohx[j], ohy[j], is_ramp[j], c)
-            depth = depth * agent_obj[:, j]                                      # [A, o, N]
-            px, py = depth * nx, depth * ny
-            dax = dax + (share_agent[j] * px).sum(1)
-            day = day + (share_agent[j] * py).sum(1)
-            dox.append((share_obj[j] * px).sum(0))
-            doy.append((share_obj[j] * py).sum(0))
-        ax, ay, ox, oy = ax + dax, ay + day, ox - torch.cat(dox), oy - torch.cat(doy)
-        # Objects against objects: i's corners in j's box; the push moves i one way, j the other.
-        dox, doy, djx, djy = torch.zeros_like(ox), torch.zeros_like(oy), [], []
-        for j in chunks(o):
-            depth, nx, ny = _object_object_contacts(ox, oy, ocos, osin, ohx, ohy, j,
-                                                    not_eye_o[:, j])             # [O, o, N]
-            px, py = depth * nx, depth * ny
-            dox = dox + (share_i[:, j] * px).sum(1)
-            doy = doy + (share_i[:, j] * py).sum(1)
-            djx.append((share_j[:, j] * px).sum(0))
-            djy.append((share_j[:, j] * py).sum(0))
-        ox, oy = ox + dox - torch.cat(djx), oy + doy - torch.cat(djy)
+        depth, nx, ny = _agent_object_contacts(ax, ay, az, ox, oy, ocos, osin, ohx, ohy,
+                                               is_ramp, c)
+        depth = depth * agent_obj
+        px, py = depth * nx, depth * ny
+        ax = ax + (share_agent * px).sum(1)
+        ay = ay + (share_agent * py).sum(1)
+        ox = ox - (share_obj * px).sum(0)
+        oy = oy - (share_obj * py).sum(0)
+        # Objects against objects.
+        depth, nx, ny = _object_object_contacts(ox, oy, ocos, osin, ohx, ohy, not_eye_o)
+        px, py = depth * nx, depth * ny                                          # moves i
+        ox = ox + (share_i * px).sum(1) - (share_j * px).sum(0)
+        oy = oy + (share_i * py).sum(1) - (share_j * py).sum(0)
         # Objects against walls (walls never move).
-        dox, doy = torch.zeros_like(ox), torch.zeros_like(oy)
-        for k in walls:
-            wk = {name: v[k] for name, v in w.items()}
-            depth, nx, ny = _object_wall_contacts(ox, oy, ocos, osin, ohx, ohy, obj_nx[:, k],
-                                                  obj_ny[:, k], wk, c)            # [O, w, N]
-            depth = depth * movable
-            dox, doy = dox + (depth * nx).sum(1), doy + (depth * ny).sum(1)
-        ox, oy = ox + dox, oy + doy
+        depth, nx, ny = _object_wall_contacts(ox, oy, ocos, osin, ohx, ohy, obj_nx, obj_ny, w, c)
+        depth = depth * movable
+        ox = ox + (depth * nx).sum(1)
+        oy = oy + (depth * ny).sum(1)
         # Agents against walls, last so that walls always win.
-        dax, day = torch.zeros_like(ax), torch.zeros_like(ay)
-        for k in walls:
-            wk = {name: v[k] for name, v in w.items()}
-            depth, nx, ny = _wall_contact(ax[:, None], ay[:, None], agent_nx[:, k],
-                                          agent_ny[:, k], agent_reach, wk)         # [A, w, N]
-            depth = depth * agent_low
-            dax, day = dax + (depth * nx).sum(1), day + (depth * ny).sum(1)
-        ax, ay = ax + dax, ay + day
+        depth, nx, ny = _wall_contact(ax[:, None], ay[:, None], agent_nx, agent_ny,
+                                      agent_reach, w)
+        depth = depth * agent_low
+        ax = ax + (depth * nx).sum(1)
+        ay = ay + (depth * ny).sum(1)
     return ax, ay, ox, oy
 
 
