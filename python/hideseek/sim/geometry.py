@@ -39,10 +39,11 @@ def box_corners(centre: Tensor, cos: Tensor, sin: Tensor, half: Tensor) -> Tenso
 
 
 def chunks(size: int) -> list[slice]:
-    """How the hot path walks a small entity dimension (walls, occluders, objects): all at once
-    in eager mode (few, large kernels), one entity at a time under ``torch.compile``, where each
-    step is an elementwise update of [.., N] tensors that fuses into one vectorised loop over
-    arenas (a reduction over a [.., S, N] tensor would be materialised in memory instead)."""
+    """How vision and lidar walk the occluders: all at once in eager mode (few, large kernels),
+    one at a time under ``torch.compile``, where each is an elementwise update of [.., N]
+    tensors that fuses into one vectorised loop over arenas (Inductor materialises a reduction
+    over an [A, R, S, N] tensor in memory instead: 3x slower). Physics keeps its pair tensors:
+    walking walls and objects one at a time made its graph compile for minutes and run slower."""
     if torch.compiler.is_compiling():
         return [slice(k, k + 1) for k in range(size)]
     return [slice(0, size)]
