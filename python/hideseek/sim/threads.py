@@ -3,7 +3,8 @@
 More threads help the twin only where cores are free and batches are large; on a shared or small
 machine one thread is often faster. Measure instead of guessing: a few eager steps per candidate.
 Inductor bakes the thread count into the kernels it compiles, so call this (and
-``torch.set_num_threads`` with its answer) before building a compiled ``TwinSim``.
+``torch.set_num_threads`` with its answer) before building a compiled ``TwinSim``, with
+``compile=True`` if that is how the twin will run.
 """
 
 from __future__ import annotations
@@ -28,10 +29,13 @@ def thread_candidates(limit: int | None = None) -> list[int]:
 
 
 def pick_threads(world: WorldConfig, num_arenas: int, steps: int = 3,
-                 candidates: list[int] | None = None) -> int:
+                 candidates: list[int] | None = None, compile: bool = False) -> int:
     """The thread count in ``candidates`` (default :func:`thread_candidates`) under which
-    ``num_arenas`` arenas of ``world`` step fastest on the CPU, measured over ``steps`` eager
-    steps each. Leaves torch's thread count as it found it."""
+    ``num_arenas`` arenas of ``world`` step fastest on the CPU, measured over ``steps`` steps
+    each, eager or compiled as the caller will run it (compiled costs a compile per candidate,
+    about a minute each on a small machine, but compiled kernels scale very differently: on a
+    shared 2-vCPU VM two threads made the compiled step 70x slower, through OpenMP barriers
+    waiting on a busy core). Leaves torch's thread count as it found it."""
     from .twin import TwinSim
 
     if steps < 1:
@@ -47,7 +51,7 @@ def pick_threads(world: WorldConfig, num_arenas: int, steps: int = 3,
     try:
         for k in options:
             torch.set_num_threads(k)
-            sim = TwinSim(world, num_arenas, seed=0)
+            sim = TwinSim(world, num_arenas, seed=0, compile=compile)
             sim.step(actions)                                     # warm-up
             start = time.perf_counter()
             for _ in range(steps):
