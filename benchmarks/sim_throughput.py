@@ -79,7 +79,8 @@ def vmas_rate(n: int, device: torch.device, steps: int) -> tuple[float, int]:
     gen = torch.Generator(device=device).manual_seed(0)
     pool = [[torch.rand(n, 2, generator=gen, device=device) * 2 - 1 for _ in env.agents]
             for _ in range(8)]
-    return _rate(lambda i: env.step(pool[i % 8]), n, steps, warmup=5, device=device), len(env.agents)
+    rate = _rate(lambda i: env.step(pool[i % 8]), n, steps, warmup=5, device=device)
+    return rate, len(env.agents)
 
 
 def run_table(sizes: list[int], device: torch.device, steps: int, compile: bool

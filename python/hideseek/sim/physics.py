@@ -95,7 +95,8 @@ def _pick(best: tuple[Tensor, Tensor, Tensor], cand: tuple[Tensor, Tensor, Tenso
           ) -> tuple[Tensor, Tensor, Tensor]:
     """Keep the deeper of two (depth, nx, ny) contacts; ties keep the earlier one (argmax)."""
     better = cand[0] > best[0]
-    return tuple(torch.where(better, c, b) for b, c in zip(best, cand))  # type: ignore[return-value]
+    depth, nx, ny = (torch.where(better, c, b) for b, c in zip(best, cand))
+    return depth, nx, ny
 
 
 def _side_normal(px: Tensor, py: Tensor, w: Walls) -> tuple[Tensor, Tensor]:

@@ -41,7 +41,8 @@ def _slot_of(index: Tensor, a: int) -> Tensor:
 
 
 def apply_grab(core: Core, grab: Tensor, seen_objs: Tensor, world: WorldConfig) -> Tensor:
-    """Update holds from the grab branch [A, N] (1 = hold, 0 = release). Returns new grabs [A, N]."""
+    """Update holds from the grab branch [A, N] (1 = hold, 0 = release). Returns new grabs
+    [A, N]."""
     a = grab.shape[0]
     o = core["obj_yaw"].shape[0]
     held_by = core["obj_held_by"]

@@ -19,7 +19,8 @@ from torch import Tensor
 
 from ..contract import ACTION_BRANCHES, NO_MOVE_BIN, WorldConfig
 from . import layouts
-from .physics import PhysicsConstants, Walls, held_pose, solve_contacts, update_heights, wall_geometry
+from .physics import (PhysicsConstants, Walls, held_pose, solve_contacts, update_heights,
+                      wall_geometry)
 from .rules import accumulate_stats, apply_grab, apply_lock, episode_stats, rewards
 from .sensors import SensorConstants, lidar, occluders, pack, phase_of, state_planes, visibility
 from .state import Core, SimState, core_assign, flip, from_core, to_core
