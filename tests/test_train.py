@@ -22,7 +22,7 @@ from hideseek.sim import TwinSim
 from hideseek.train import Trainer, load_train_config, to_host
 
 TINY = {
-    "num_arenas": 4, "rollout_steps": 8, "baseline_arenas": 2, "progress": False,
+    "num_arenas": 4, "rollout_steps": 8, "baseline_arenas": 2, "progress": False, "torch_threads": 1,
     "world": {"horizon": 12, "lidar_rays": 4},
     "model": {"embed_dim": 16, "hidden": 16},
     "ppo": {"epochs": 2, "minibatches": 2},
@@ -90,7 +90,7 @@ def _overrides(tmp_path: Path, name: str, **extra) -> list[str]:
     base = {
         "name": name, "out_dir": str(tmp_path), "num_arenas": 4, "rollout_steps": 8,
         "baseline_arenas": 2, "progress": "false", "tensorboard": "true", "plot": "false",
-        "checkpoint_every": 1, "world.horizon": 12, "world.lidar_rays": 4,
+        "checkpoint_every": 1, "world.horizon": 12, "world.lidar_rays": 4, "torch_threads": 1,
         "model.embed_dim": 16, "model.hidden": 16, "model.recurrent": "gru",
         "ppo.epochs": 2, "ppo.minibatches": 2, "ppo.chunk_length": 4,
         "icm.feature_dim": 8, "icm.hidden": 16,

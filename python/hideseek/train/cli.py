@@ -102,6 +102,13 @@ def prepare(args) -> tuple[Trainer, tuple[Path, dict, dict] | None]:
         run_dir = _new_run_dir(cfg)
     if cfg.torch_threads > 0:
         torch.set_num_threads(cfg.torch_threads)
+    elif torch.device(cfg.device).type == "cpu":
+        # More threads help only where cores are free: measure on this machine, now.
+        from ..sim import pick_threads
+        threads = pick_threads(world, min(cfg.num_arenas, 1024), compile=cfg.sim_compile)
+        torch.set_num_threads(threads)
+        print(f"hideseek train: {threads} torch thread(s), the fastest measured here "
+              f"(torch_threads=N to choose)", file=sys.stderr)
     sim, ray = None, ray_config(args)
     env = _unity_env(args)
     if env and ray is None:

@@ -36,7 +36,8 @@ class TrainConfig:
     out_dir: str = field(default="runs", metadata=spec(doc="parent of run directories"))
     seed: int = field(default=0, metadata=spec(ge=0))
     device: str = "cpu"
-    torch_threads: int = field(default=0, metadata=spec(ge=0, le=256, doc="0 = torch default"))
+    torch_threads: int = field(default=0, metadata=spec(
+        ge=0, le=256, doc="0 = measure the twin under 1, 2, 4... threads and take the fastest"))
     num_arenas: int = field(default=64, metadata=spec(ge=1, le=1_000_000))
     rollout_steps: int = field(default=80, metadata=spec(ge=1, le=100_000))
     total_agent_steps: int = field(default=10_000_000, metadata=spec(ge=1))
