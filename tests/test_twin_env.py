@@ -62,7 +62,12 @@ def test_render_is_a_top_down_picture():
     env.reset(seed=1)
     frame = env.render()
     assert frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3
-    assert len(np.unique(frame.reshape(-1, 3), axis=0)) > 5   # walls, agents, cones, objects
+    from hideseek.sim.render import FLOOR, OBJECT, TEAM, WALL
+    colours = {tuple(c) for c in np.unique(frame.reshape(-1, 3), axis=0)}
+    # The floor, the walls, both teams' agents and the boxes and ramp are all drawn.
+    for name, colour in (("floor", FLOOR), ("walls", WALL), ("hiders", TEAM[0]),
+                         ("seekers", TEAM[1]), ("boxes", OBJECT["box"]), ("ramp", OBJECT["ramp"])):
+        assert colour in colours, f"no {name} in the picture"
 
 
 @pytest.mark.parametrize("bad, message", [

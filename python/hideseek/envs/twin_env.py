@@ -16,7 +16,7 @@ import torch
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
-from ..contract import ACTION_BRANCHES, WorldConfig, load_world_config
+from ..contract import ACTION_BRANCHES, NOOP_ACTION, WorldConfig, load_world_config
 from ..sim import AgentObs, TwinSim
 
 ActionDict = dict[str, Any]
@@ -119,7 +119,7 @@ class TwinParallelEnv(ContractSpaces, ParallelEnv):
         if not self.agents:
             raise RuntimeError("step() called after the episode ended; call reset()")
         checked = validate_actions(actions, self.agents, self.possible_agents)
-        batch = torch.tensor([5, 5, 5, 0, 0], dtype=torch.int64).repeat(1, len(self.possible_agents), 1)
+        batch = torch.tensor(NOOP_ACTION, dtype=torch.int64).repeat(1, len(self.possible_agents), 1)
         for agent, arr in checked.items():
             batch[0, self._slot[agent]] = torch.from_numpy(arr)
         out = self.sim.step(batch.to(self.sim.device))

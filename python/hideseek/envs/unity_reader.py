@@ -28,8 +28,9 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..config_io import to_dict
-from ..contract import (ACTION_BRANCHES, BEHAVIOR_NAMES, EPISODE_STATS, NO_MOVE_BIN, TEAMS,
-                        ObsLayout, WorldConfig)
+from ..contract import ACTION_BRANCHES, BEHAVIOR_NAMES, EPISODE_STATS
+from ..contract import NOOP_ACTION as CONTRACT_NOOP_ACTION
+from ..contract import TEAMS, ObsLayout, WorldConfig
 from . import mlagents_compat
 from . import side_channels as sc
 
@@ -44,7 +45,7 @@ from mlagents_envs.side_channel.stats_side_channel import StatsSideChannel  # no
 
 log = logging.getLogger(__name__)
 
-NOOP_ACTION = np.array([NO_MOVE_BIN, NO_MOVE_BIN, NO_MOVE_BIN, 0, 0], dtype=np.int32)
+NOOP_ACTION = np.array(CONTRACT_NOOP_ACTION, dtype=np.int32)  # ML-Agents takes int32 branches
 DEFAULT_TIME_SCALE = 20.0  # mlagents-learn's default --time-scale
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..contract import ACTION_BRANCHES, NO_MOVE_BIN, WorldConfig
+from ..contract import ACTION_BRANCHES, NO_MOVE_BIN, NOOP_ACTION, WorldConfig
 from . import layouts
 from .physics import (PhysicsConstants, Walls, held_pose, solve_contacts, update_heights,
                       wall_geometry)
@@ -71,12 +71,12 @@ class TwinSim:
         self._obj_inv_mass = (1.0 / torch.tensor(masses, device=self.device)).reshape(-1, 1)
         self._is_ramp = self._sc.is_ramp[:, None]
         self._slots = torch.arange(lay.max_agents, device=self.device)[:, None]
-        self._noop = torch.tensor([NO_MOVE_BIN] * 3 + [0, 0], device=self.device)[None, :, None]
+        self._noop = torch.tensor(NOOP_ACTION, device=self.device)[None, :, None]
         self._branch_hi = torch.tensor([b - 1 for b in ACTION_BRANCHES], device=self.device)
         full = torch.ones(sum(ACTION_BRANCHES), dtype=torch.bool, device=self.device)
         frozen = torch.zeros_like(full)
         start = 0
-        for size, allowed in zip(ACTION_BRANCHES, (NO_MOVE_BIN, NO_MOVE_BIN, NO_MOVE_BIN, 0, 0)):
+        for size, allowed in zip(ACTION_BRANCHES, NOOP_ACTION):
             frozen[start + allowed] = True
             start += size
         self._mask_rows = torch.stack([full, frozen])      # row 1: a frozen agent's mask

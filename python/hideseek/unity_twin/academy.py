@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any, Callable, Mapping
 
 import numpy as np
 import torch
 
 from ..config_io import ConfigError
-from ..contract import ACTION_BRANCHES, BEHAVIOR_NAMES, NO_MOVE_BIN, TEAMS, WorldConfig
+from ..contract import ACTION_BRANCHES, BEHAVIOR_NAMES, NOOP_ACTION, TEAMS, WorldConfig
 from ..envs import mlagents_compat
 from ..envs import side_channels as sc
 from .wire import DIM_NONE, DIM_VARIABLE_SIZE, ObservationHeader, encode_agent_infos
@@ -42,7 +41,6 @@ log = logging.getLogger("hideseek.unity_twin")
 # Sensor names sort in obs_0..obs_3 order, as ML-Agents sorts an agent's sensors by name.
 OBSERVATION_NAMES = ("obs_0_self", "obs_1_agents", "obs_2_boxes", "obs_3_ramps")
 ACTION_DESCRIPTIONS = ("force_x", "force_y", "torque", "grab", "lock")
-NOOP_ACTION = (NO_MOVE_BIN, NO_MOVE_BIN, NO_MOVE_BIN, 0, 0)
 
 
 class QuitRequested(Exception):
