@@ -162,8 +162,8 @@ class TeamIndex:
 
 def team_slots(layout: ObsLayout) -> dict[str, tuple[int, int]]:
     """behaviour -> (first slot, agents per team per arena)."""
-    return {BEHAVIOR_NAMES[TEAMS[0]]: (0, layout.max_hiders),
-            BEHAVIOR_NAMES[TEAMS[1]]: (layout.max_hiders, layout.max_seekers)}
+    return {BEHAVIOR_NAMES[team]: (sl.start, sl.stop - sl.start)
+            for team, sl in layout.team_slices().items()}
 
 
 def state_present(state: np.ndarray, layout: ObsLayout) -> np.ndarray:
