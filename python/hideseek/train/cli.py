@@ -100,17 +100,16 @@ def prepare(args) -> tuple[Trainer, tuple[Path, dict, dict] | None]:
             cfg_path = REPO_ROOT / cfg_path
         cfg, world, world_over = load_train_config(cfg_path, overrides)
         run_dir = _new_run_dir(cfg)
+    sim, ray = None, ray_config(args)
+    env = _unity_env(args)
+    picked = None
     if cfg.torch_threads > 0:
         torch.set_num_threads(cfg.torch_threads)
     elif torch.device(cfg.device).type == "cpu":
         # More threads help only where cores are free: measure on this machine, now.
         from ..sim import pick_threads
-        threads = pick_threads(world, min(cfg.num_arenas, 1024), compile=cfg.sim_compile)
-        torch.set_num_threads(threads)
-        print(f"hideseek train: {threads} torch thread(s), the fastest measured here "
-              f"(torch_threads=N to choose)", file=sys.stderr)
-    sim, ray = None, ray_config(args)
-    env = _unity_env(args)
+        picked = pick_threads(world, min(cfg.num_arenas, 1024), compile=cfg.sim_compile)
+        torch.set_num_threads(picked)
     if env and ray is None:
         from ..envs.unity_vec import UnityVecSim
         # num_arenas is the total over all Unity processes, split evenly between them.
@@ -121,6 +120,9 @@ def prepare(args) -> tuple[Trainer, tuple[Path, dict, dict] | None]:
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / CONFIG_FILE).write_text(yaml.safe_dump(config_to_dict(cfg, world_over), sort_keys=False))
     trainer = Trainer(cfg, world, run_dir, sim=sim, world_over=world_over, ray=ray)
+    if picked is not None:  # said once the run is set up: a refused config stays one line
+        print(f"hideseek train: {picked} torch thread(s), the fastest measured here "
+              f"(torch_threads=N to choose)", file=sys.stderr)
     return trainer, resume
 
 
