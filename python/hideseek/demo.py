@@ -15,9 +15,11 @@ from .models import BranchIndex, random_actions
 from .sim import TwinSim
 
 
-def random_rollout_stats(world: WorldConfig, episodes: int, seed: int) -> dict[str, float]:
-    """Mean episode statistics of uniformly random policies over ``episodes`` arenas."""
-    sim = TwinSim(world, episodes, seed=seed)
+def random_rollout_stats(world: WorldConfig, episodes: int, seed: int,
+                         device: torch.device | str = "cpu") -> dict[str, float]:
+    """Mean episode statistics of uniformly random (mask-respecting) policies over ``episodes``
+    arenas: the reference ``hideseek train``'s dashboard compares learned play with."""
+    sim = TwinSim(world, episodes, device=device, seed=seed)
     gen = torch.Generator(device=sim.device).manual_seed(seed)
     bi = BranchIndex(world.layout.action_branches, sim.device)
     obs = sim.obs

@@ -10,8 +10,7 @@ from .cli import main, prepare, run
 from .config import TrainConfig, SelfPlayConfig, load_train_config
 from .log import ScalarLog, to_host
 from .state import load, save, state_tensors
-from .trainer import OpponentPool, Trainer, random_baseline
+from .trainer import OpponentPool, Trainer
 
 __all__ = ["main", "prepare", "run", "TrainConfig", "SelfPlayConfig", "load_train_config",
-           "ScalarLog", "to_host", "load", "save", "state_tensors", "OpponentPool", "Trainer",
-           "random_baseline"]
+           "ScalarLog", "to_host", "load", "save", "state_tensors", "OpponentPool", "Trainer"]

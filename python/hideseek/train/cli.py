@@ -18,7 +18,8 @@ from ..contract import REPO_ROOT
 from .config import CONFIG_FILE, RESUME_OVERRIDABLE, TrainConfig, config_to_dict, load_train_config
 from .log import ScalarLog, to_host
 from .state import load, save
-from .trainer import Trainer, random_baseline
+from ..demo import random_rollout_stats
+from .trainer import Trainer
 
 BASELINE_FILE = "baseline.json"
 
@@ -165,8 +166,8 @@ def main(args) -> int:
     else:
         print(f"hideseek train: run directory {run_dir}", file=sys.stderr)
         if cfg.baseline_arenas > 0 and _unity_env(args) is None:
-            base = random_baseline(trainer.world, cfg.baseline_arenas, cfg.seed + 10_000,
-                                   trainer.device)
+            base = random_rollout_stats(trainer.world, cfg.baseline_arenas, cfg.seed + 10_000,
+                                        trainer.device)
             (run_dir / BASELINE_FILE).write_text(json.dumps(base, indent=1))
 
     def on_sigint(signum, frame):

@@ -167,22 +167,3 @@ class Trainer:
     def close(self) -> None:
         """End the sampler's simulators or workers."""
         self.sampler.close()
-
-
-def random_baseline(world: WorldConfig, arenas: int, seed: int, device: torch.device
-                    ) -> dict[str, float]:
-    """Mean episode statistics of uniformly random (mask-respecting) play by both teams: the
-    reference the dashboard compares learned play with."""
-    from ..models import BranchIndex, random_actions
-    from ..sim import TwinSim
-
-    sim = TwinSim(world, arenas, device=device, seed=seed)
-    bi = BranchIndex(world.layout.action_branches, device)
-    gen = torch.Generator(device=device).manual_seed(seed)
-    obs = sim.reset(seed)
-    for _ in range(world.horizon):
-        out = sim.step(random_actions(obs.action_mask, bi, gen))
-        obs = out.obs
-        if out.episode_stats is not None:
-            return {k: float(v.float().mean()) for k, v in out.episode_stats.items()}
-    raise RuntimeError("random_baseline: no episode ended within the horizon")
