@@ -22,7 +22,7 @@ from . import layouts
 from .physics import (PhysicsConstants, Walls, held_pose, solve_contacts, update_heights,
                       wall_geometry)
 from .rules import accumulate_stats, apply_grab, apply_lock, episode_stats, rewards
-from .sensors import SensorConstants, lidar, occluders, pack, phase_of, state_planes, visibility
+from .sensors import SensorConstants, Trig, lidar, pack, phase_of, state_planes, visibility
 from .state import Core, SimState, core_assign, flip, from_core, to_core
 from .types import AgentObs, StepOutput
 
@@ -135,29 +135,30 @@ class TwinSim:
     def observe(self) -> AgentObs:
         """Recompute observations from the state (after editing it by hand, e.g. in tests)."""
         self._set_core(self._core)
-        planes, _, self._seen_objs = self._observe(self._core)
+        planes, _, self._seen_objs = self._observe(self._core, Trig.of(self._core))
         self._obs = self._agent_obs(planes)
         self._t_host[:] = self._core["t"].cpu().numpy()
         return self._obs
 
     def _observe_all(self) -> None:
-        planes, _, self._seen_objs = self._run(self._observe_fn, self._core)
+        planes, _, self._seen_objs = self._run(self._observe_fn, self._core, Trig.of(self._core))
         self._obs = self._agent_obs(planes)
 
     @property
     def obs(self) -> AgentObs:
         return self._obs
 
-    def _observe(self, core: Core) -> tuple[tuple[Tensor, ...], Tensor, Tensor]:
+    def _observe(self, core: Core, trig: Trig) -> tuple[tuple[Tensor, ...], Tensor, Tensor]:
         """Observation tensors (see :meth:`_agent_obs`), and who sees which agents [A, A, N]
-        and objects [A, O, N]."""
-        seg = occluders(core)
-        seen_agents, seen_objs = visibility(core, self._sc, seg)
-        obs_0, obs_1, obs_2, obs_3, frozen = pack(core, self._sc, seen_agents, seen_objs,
-                                                  lidar(core, self._sc, seg))
+        and objects [A, O, N]. ``trig`` holds the state's yaws' cos and sin, computed by the
+        caller outside this (compiled) function so that they are computed once."""
+        seen_agents, seen_objs = visibility(core, self._sc, trig)
+        obs_0, obs_1, obs_2, obs_3, frozen = pack(core, self._sc, trig, seen_agents, seen_objs,
+                                                  lidar(core, self._sc, trig))
         present = flip(core["agent_present"]).clone(memory_format=torch.contiguous_format)
         frozen = flip(frozen).to(torch.int64).clone(memory_format=torch.contiguous_format)
-        planes = (obs_0, obs_1, obs_2, obs_3, frozen, state_planes(core, self._sc, obs_0), present)
+        planes = (obs_0, obs_1, obs_2, obs_3, frozen, state_planes(core, self._sc, trig, obs_0),
+                  present)
         return planes, seen_agents, seen_objs
 
     def _agent_obs(self, planes: tuple[Tensor, ...]) -> AgentObs:
@@ -273,8 +274,9 @@ class TwinSim:
 
         # Compiled as two graphs: Inductor compiles one graph of the whole step an order of
         # magnitude slower and schedules it worse than the physics and the senses apart.
+        trig = Trig(torch.cos(yaw), torch.sin(yaw), ocos, osin)   # the yaws do not change again
         torch._dynamo.graph_break()
-        planes, seen_agents, seen_objs = self._observe(core)
+        planes, seen_agents, seen_objs = self._observe(core, trig)
         reward, hidden = rewards(core, seen_agents, in_prep, sc, world)
         accumulate_stats(core, reward, hidden, in_prep, new_grabs, world, sc)
         return core, planes, reward.t().contiguous(), hidden, seen_objs
