@@ -2,14 +2,18 @@
 
     .venv/bin/pip install -e '.[bench]'          # VMAS is a benchmark-only dependency
     .venv/bin/python benchmarks/sim_throughput.py [--sizes 1 64 1024 4096] [--threads 1 2]
-    .venv/bin/python benchmarks/sim_throughput.py --device cuda --sizes 1024 16384 65536
+    .venv/bin/python benchmarks/sim_throughput.py --device cuda --sizes 1024 16384 65536 \
+        --modes eager graph compiled-graph --no-vmas
 
 For each torch thread count, prints one row per batch size: arena-steps/s and agent-steps/s of
 the quadrant world with vision and lidar, the same for VMAS simple_tag, the ratio, and the
 twin's memory per arena (peak device memory on a GPU; state + observation tensors on a CPU).
 Then one line per thread count with its ratios, and last ``sim_vs_vmas_4096 <ratio>`` and
 ``sim_vs_vmas_1024 <ratio>`` for the first thread count given. The twin runs under
-``torch.compile`` (replayed as CUDA graphs on a GPU) unless ``--eager``.
+``torch.compile`` (replayed as CUDA graphs on a GPU) unless ``--eager``. On a GPU, ``--modes``
+runs one table per way of stepping: ``eager``, ``graph`` (the eager step captured into one CUDA
+graph, no compile), ``compiled-graph`` (Inductor's kernels in our CUDA graph) and ``compiled``
+(torch.compile's own CUDA-graph mode).
 """
 
 from __future__ import annotations
@@ -51,7 +55,12 @@ def _tensor_bytes(obj) -> int:
     return 0
 
 
-def twin_rate(n: int, device: torch.device, steps: int, compile: bool
+MODES = {"eager": dict(compile=False), "compiled": dict(compile=True),
+         "graph": dict(compile=False, cuda_graph=True),
+         "compiled-graph": dict(compile=True, cuda_graph=True)}
+
+
+def twin_rate(n: int, device: torch.device, steps: int, compile: bool, cuda_graph: bool = False
               ) -> tuple[float, int, float]:
     """(arena-steps/s, agents per arena, bytes per arena)."""
     world = load_world_config("quadrant")
@@ -59,7 +68,7 @@ def twin_rate(n: int, device: torch.device, steps: int, compile: bool
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(device)
         base = torch.cuda.memory_allocated(device)
-    sim = TwinSim(world, n, device=device, seed=0, compile=compile)
+    sim = TwinSim(world, n, device=device, seed=0, compile=compile, cuda_graph=cuda_graph)
     gen = torch.Generator(device=device).manual_seed(0)
     # A pool of random actions made up front: the benchmark times the simulator, not the RNG.
     pool = torch.stack([torch.randint(0, b, (8, n, world.max_agents), generator=gen, device=device)
@@ -83,7 +92,7 @@ def vmas_rate(n: int, device: torch.device, steps: int) -> tuple[float, int]:
     return rate, len(env.agents)
 
 
-def run_table(sizes: list[int], device: torch.device, steps: int, compile: bool
+def run_table(sizes: list[int], device: torch.device, steps: int, mode: dict, vmas: bool = True
               ) -> dict[int, float]:
     """Print the table for the current thread count; return {arenas: twin/vmas ratio}."""
     print(f"{'arenas':>7} {'twin arena-steps/s':>19} {'twin agent-steps/s':>19} "
@@ -92,12 +101,13 @@ def run_table(sizes: list[int], device: torch.device, steps: int, compile: bool
     ratios = {}
     for n in sizes:
         count = max(steps // (4 if n >= 4096 else 1), 10)
-        twin, twin_agents, per_arena = twin_rate(n, device, count, compile)
+        twin, twin_agents, per_arena = twin_rate(n, device, count, **mode)
+        ref, ref_agents = float("nan"), 0
         try:
-            ref, ref_agents = vmas_rate(n, device, count)
+            if vmas:
+                ref, ref_agents = vmas_rate(n, device, count)
         except Exception as exc:                 # the twin's figures still count
             print(f"  (VMAS failed at {n} arenas: {type(exc).__name__}: {exc})")
-            ref, ref_agents = float("nan"), 0
         ratios[n] = twin / ref
         print(f"{n:>7} {twin:>19,.0f} {twin * twin_agents:>19,.0f} {ref:>19,.0f} "
               f"{ref * ref_agents:>19,.0f} {ratios[n]:>10.2f} {per_arena / 1024:>15.2f}",
@@ -111,27 +121,38 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 64, 1024, 4096])
     parser.add_argument("--steps", type=int, default=40, help="timed steps per size")
     parser.add_argument("--eager", action="store_true", help="do not torch.compile the twin")
+    parser.add_argument("--modes", nargs="+", choices=sorted(MODES),
+                        help="ways of stepping the twin, one table each (default: compiled, or "
+                             "eager with --eager)")
+    parser.add_argument("--no-vmas", action="store_true",
+                        help="time the twin only (e.g. on a machine without VMAS)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2],
                         help="torch thread counts for both simulators, one table each "
                              "(0 = torch's default)")
     args = parser.parse_args()
     device = torch.device(args.device)
-    try:
-        import vmas  # noqa: F401
-    except ImportError:
-        raise SystemExit("VMAS is not installed: .venv/bin/pip install -e '.[bench]'")
+    modes = args.modes or ["eager" if args.eager else "compiled"]
+    if any(MODES[m].get("cuda_graph") for m in modes) and device.type != "cuda":
+        raise SystemExit("--modes: graph and compiled-graph need --device cuda")
+    if not args.no_vmas:
+        try:
+            import vmas  # noqa: F401
+        except ImportError:
+            raise SystemExit("VMAS is not installed: .venv/bin/pip install -e '.[bench]' "
+                             "(or pass --no-vmas)")
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else \
         (platform.processor() or platform.machine())
-    print(f"machine: {name}, device {device}, torch {torch.__version__}, "
-          f"twin {'eager' if args.eager else 'torch.compile'}")
+    print(f"machine: {name}, device {device}, torch {torch.__version__}")
     default_threads = torch.get_num_threads()
     summary = []
     for threads in args.threads:
         # Inductor bakes the thread count into its kernels: each table compiles its own.
         torch.set_num_threads(threads or default_threads)
-        print(f"threads {torch.get_num_threads()}")
-        summary.append((torch.get_num_threads(), run_table(args.sizes, device, args.steps,
-                                                           compile=not args.eager)))
+        for mode in modes:
+            print(f"threads {torch.get_num_threads()}, twin {mode}")
+            ratios = run_table(args.sizes, device, args.steps, MODES[mode], not args.no_vmas)
+            if mode == modes[0]:
+                summary.append((torch.get_num_threads(), ratios))
     for threads, ratios in summary:
         print(f"threads {threads}: " + " ".join(f"sim_vs_vmas_{n} {r:.3f}"
                                                 for n, r in ratios.items()))

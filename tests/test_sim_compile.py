@@ -1,8 +1,10 @@
-"""The compiled twin step against the eager one, on a fixed rollout that crosses an auto-reset.
+"""The compiled and CUDA-graph twin steps against the eager one, on a fixed rollout that crosses
+an auto-reset.
 
-Both run the same functions; under ``torch.compile`` the small entity dimensions are walked one
+All run the same functions; under ``torch.compile`` the small entity dimensions are walked one
 at a time (``hideseek.sim.geometry.chunks``) and the kernels are fused, so the results may
-differ by float rounding only."""
+differ by float rounding only. The rollout keeps every step's outputs to the end, so it also
+checks that a CUDA graph's next replay does not overwrite what an earlier step returned."""
 
 import pytest
 import torch
@@ -13,15 +15,15 @@ from hideseek.sim import TwinSim
 ARENAS, STEPS, HORIZON = 6, 14, 10
 
 
-def _rollout(compile):
+def _rollout(compile, device="cpu", cuda_graph=False):
     world = load_world_config("quadrant", {"horizon": HORIZON, "prep_fraction": 0.2})
-    sim = TwinSim(world, ARENAS, seed=21, compile=compile)
+    sim = TwinSim(world, ARENAS, seed=21, compile=compile, device=device, cuda_graph=cuda_graph)
     g = torch.Generator().manual_seed(4)
     trace = []
     for _ in range(STEPS):
         acts = torch.stack([torch.randint(0, b, (ARENAS, world.max_agents), generator=g)
                             for b in ACTION_BRANCHES], -1)
-        out = sim.step(acts)
+        out = sim.step(acts.to(device))
         trace.append((out, {k: v.clone() for k, v in sim.state.tensors().items()}))
     return trace
 
@@ -30,7 +32,21 @@ def _rollout(compile):
 # only adds the copy-out path) runs with the slow tests.
 @pytest.mark.parametrize("mode", [True, pytest.param("reduce-overhead", marks=pytest.mark.slow)])
 def test_compiled_step_matches_eager(mode):
-    eager, compiled = _rollout(False), _rollout(mode)
+    _assert_same(_rollout(False), _rollout(mode))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("compile", [False, pytest.param(True, marks=pytest.mark.slow)])
+def test_cuda_graph_step_matches_eager(compile):
+    _assert_same(_rollout(False, "cuda"), _rollout(compile, "cuda", cuda_graph=True))
+
+
+def test_cuda_graph_needs_a_cuda_device():
+    with pytest.raises(ValueError, match="cuda_graph: needs a CUDA device, got cpu"):
+        TwinSim(load_world_config("quadrant"), 2, cuda_graph=True)
+
+
+def _assert_same(eager, compiled):
     for step, ((e, es), (c, cs)) in enumerate(zip(eager, compiled)):
         for name, x, y in zip(("obs_0", "obs_1", "obs_2", "obs_3", "state"),
                               e.obs.obs + (e.obs.state,), c.obs.obs + (c.obs.state,)):

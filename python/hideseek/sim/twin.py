@@ -19,6 +19,7 @@ from torch import Tensor
 
 from ..contract import ACTION_BRANCHES, NO_MOVE_BIN, NOOP_ACTION, WorldConfig
 from . import layouts
+from .cuda_graph import GraphedFunction
 from .physics import (PhysicsConstants, Walls, held_pose, solve_contacts, update_heights,
                       wall_geometry)
 from .rules import accumulate_stats, apply_grab, apply_lock, episode_stats, rewards
@@ -27,6 +28,11 @@ from .state import Core, SimState, core_assign, flip, from_core, to_core
 from .types import AgentObs, StepOutput
 
 CUDA_GRAPH_MODE = "reduce-overhead"   # torch.compile mode that replays the step as a CUDA graph
+
+
+def _clone(tree):
+    """Copies of the tensors in a tree of outputs (a CUDA graph's replay overwrites its own)."""
+    return torch.utils._pytree.tree_map(lambda x: x.clone() if isinstance(x, Tensor) else x, tree)
 
 
 def _seed_tensor(seed: int | Sequence[int], n: int, device: torch.device) -> Tensor:
@@ -38,15 +44,21 @@ def _seed_tensor(seed: int | Sequence[int], n: int, device: torch.device) -> Ten
     return seeds
 
 
-def _compile_mode(compile: bool | str, device: torch.device) -> str | None:
-    """None = eager; otherwise the torch.compile mode: CUDA graphs on a GPU by default."""
+def _compile_mode(compile: bool | str, device: torch.device, cuda_graph: bool) -> str | None:
+    """None = eager; otherwise the torch.compile mode: CUDA graphs on a GPU by default (ours
+    when ``cuda_graph``, else torch.compile's own)."""
+    if cuda_graph and device.type != "cuda":
+        raise ValueError(f"cuda_graph: needs a CUDA device, got {device}")
     if compile is False:
         return None
     if compile is True:
-        return CUDA_GRAPH_MODE if device.type == "cuda" else "default"
+        return CUDA_GRAPH_MODE if device.type == "cuda" and not cuda_graph else "default"
     if compile not in ("default", CUDA_GRAPH_MODE, "max-autotune-no-cudagraphs"):
         raise ValueError(f"compile: expected True, False, 'default', '{CUDA_GRAPH_MODE}' or "
                          f"'max-autotune-no-cudagraphs', got {compile!r}")
+    if cuda_graph and compile == CUDA_GRAPH_MODE:
+        raise ValueError(f"compile: '{CUDA_GRAPH_MODE}' records CUDA graphs itself; with "
+                         "cuda_graph=True use True or 'default'")
     return compile
 
 
@@ -54,10 +66,13 @@ class TwinSim:
     """The batched twin. See ``hideseek.sim.types`` for what ``reset``/``step`` return.
 
     ``compile``: False runs eagerly; True compiles the step with ``torch.compile`` (CUDA-graph
-    mode on a GPU); a string picks the torch.compile mode."""
+    mode on a GPU); a string picks the torch.compile mode. ``cuda_graph`` (CUDA only) captures
+    the step, eager or compiled, into a CUDA graph of our own (``hideseek.sim.cuda_graph``):
+    a GPU step without a compile wait, replayed with no Python per kernel."""
 
     def __init__(self, world: WorldConfig, num_arenas: int, device: str | torch.device = "cpu",
-                 seed: int | Sequence[int] = 0, compile: bool | str = False):
+                 seed: int | Sequence[int] = 0, compile: bool | str = False,
+                 cuda_graph: bool = False):
         if num_arenas < 1:
             raise ValueError(f"num_arenas: expected >= 1, got {num_arenas}")
         self.world = world
@@ -82,12 +97,17 @@ class TwinSim:
         self._mask_rows = torch.stack([full, frozen])      # row 1: a frozen agent's mask
         # Compiled once per batch size; the reset-time observation is compiled too because
         # it runs for the whole batch whenever any arena starts a new episode.
-        self._mode = _compile_mode(compile, self.device)
+        self._mode = _compile_mode(compile, self.device, cuda_graph)
         if self._mode is None:
             self._step_fn, self._observe_fn = self._step_core, self._observe
         else:
             self._step_fn = torch.compile(self._step_core, dynamic=False, mode=self._mode)
             self._observe_fn = torch.compile(self._observe, dynamic=False, mode=self._mode)
+        self._graphs: tuple[GraphedFunction, GraphedFunction] | None = None
+        if cuda_graph:   # the step and the reset-time observation never run at once: one pool
+            pool = torch.cuda.graph_pool_handle()
+            self._graphs = (GraphedFunction(self._step_fn, pool=pool),
+                            GraphedFunction(self._observe_fn, pool=pool))
         self._core: Core
         self._walls: Walls
         self._t_host = np.zeros(num_arenas, dtype=np.int64)
@@ -114,8 +134,7 @@ class TwinSim:
         if self._mode != CUDA_GRAPH_MODE:
             return fn(*args)
         torch.compiler.cudagraph_mark_step_begin()
-        return torch.utils._pytree.tree_map(
-            lambda x: x.clone() if isinstance(x, Tensor) else x, fn(*args))
+        return _clone(fn(*args))
 
     # ------------------------------------------------------------------ reset / observe
     def reset(self, seed: int | Sequence[int] | None = None) -> AgentObs:
@@ -141,7 +160,12 @@ class TwinSim:
         return self._obs
 
     def _observe_all(self) -> None:
-        planes, _, self._seen_objs = self._run(self._observe_fn, self._core, Trig.of(self._core))
+        trig = Trig.of(self._core)
+        if self._graphs is None:
+            planes, _, self._seen_objs = self._run(self._observe_fn, self._core, trig)
+        else:
+            planes, _, seen_objs = self._graphs[1](self._core, trig)
+            planes, self._seen_objs = _clone((planes, seen_objs))
         self._obs = self._agent_obs(planes)
 
     @property
@@ -177,8 +201,15 @@ class TwinSim:
         if actions.dtype.is_floating_point or actions.dtype == torch.bool:
             raise ValueError(f"actions: expected an integer tensor, got {actions.dtype}")
         actions = torch.minimum(actions.to(self.device, torch.int64).clamp(min=0), self._branch_hi)
-        core, planes, reward, hidden, seen_objs = self._run(
-            self._step_fn, self._core, self._walls, actions, self._seen_objs)
+        if self._graphs is None:
+            core, planes, reward, hidden, seen_objs = self._run(
+                self._step_fn, self._core, self._walls, actions, self._seen_objs)
+        else:   # the state stays in the graph's input buffers; what the caller keeps is copied
+            graph = self._graphs[0]
+            core, planes, reward, hidden, seen_objs = graph(self._core, self._walls, actions,
+                                                            self._seen_objs)
+            core, seen_objs = graph.carry(core, 0), graph.carry(seen_objs, 3)
+            planes, reward, hidden = _clone((planes, reward, hidden))
         obs = self._agent_obs(planes)
         self._core = core
         self._obs, self._seen_objs = obs, seen_objs
