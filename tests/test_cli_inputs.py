@@ -72,6 +72,7 @@ def cases(b: Path) -> list[tuple[list[str], str]]:
         (["train", "ppo.lr"], "ppo.lr"),
         (["train", "no.such.key=1"], "no"),
         (["train", "num_arenas=0"], "num_arenas"),
+        (["train", "sim_cuda_graph=true", "device=cpu"], "sim_cuda_graph"),
         (["train", "--frobnicate"], "--frobnicate"),
         (["train", "--ray", "somewhere"], "'somewhere'"),
         (["train", "--ray", "10.0.0.1:99999"], "99999"),

@@ -138,14 +138,16 @@ class LocalSampler:
 
 def make_twin_blocks(world, blocks: int, arenas_per_block: int, actors: dict[str, Actor],
                      groups: dict[str, slice], seed: int, steps: int, device: torch.device,
-                     sim_compile: bool = False, policy_compile: bool = False) -> list[Collector]:
+                     sim_compile: bool = False, policy_compile: bool = False,
+                     sim_cuda_graph: bool = False) -> list[Collector]:
     """Collectors over ``blocks`` twin simulators seeded as Ray workers seed theirs."""
     from .sim import TwinSim
 
     out = []
     for i in range(blocks):
         s = block_seeds(seed, i, arenas_per_block)
-        sim = TwinSim(world, arenas_per_block, device=device, seed=s.sim, compile=sim_compile)
+        sim = TwinSim(world, arenas_per_block, device=device, seed=s.sim, compile=sim_compile,
+                      cuda_graph=sim_cuda_graph)
         gen = torch.Generator(device=device).manual_seed(s.sample)
         c = Collector(sim, actors, groups, gen, steps, compile=policy_compile)
         c.reset(s.sim)

@@ -44,6 +44,8 @@ class TrainConfig:
     max_minutes: float = field(default=0.0, metadata=spec(ge=0.0, doc="wall clock; 0 = none"))
     checkpoint_every: int = field(default=10, metadata=spec(ge=1, doc="updates"))
     sim_compile: bool = False
+    sim_cuda_graph: bool = field(default=False, metadata=spec(
+        doc="CUDA only: replay the twin's step (compiled or not) as one CUDA graph"))
     policy_compile: bool = field(default=False, metadata=spec(
         doc="torch.compile the acting pass (network + sampling) of each policy"))
     baseline_arenas: int = field(default=64, metadata=spec(
@@ -65,6 +67,9 @@ class TrainConfig:
             raise ConfigError(source, "device", self.device, "a torch device such as cpu or cuda:0") from None
         if dev.type == "cuda" and not torch.cuda.is_available():
             raise ConfigError(source, "device", self.device, "cpu (CUDA is not available here)")
+        if self.sim_cuda_graph and dev.type != "cuda":
+            raise ConfigError(source, "sim_cuda_graph", self.sim_cuda_graph,
+                              f"false on device {self.device} (CUDA graphs need a CUDA device)")
         if self.num_arenas * self.rollout_steps < self.ppo.minibatches:
             raise ConfigError(source, "ppo.minibatches", self.ppo.minibatches,
                               f"at most num_arenas * rollout_steps ({self.num_arenas * self.rollout_steps})")

@@ -114,11 +114,12 @@ class Trainer:
             return LocalSampler(make_twin_blocks(
                 self.world, local_blocks, cfg.num_arenas // local_blocks, self.learner.actors,
                 self.learner.slots, cfg.seed, cfg.rollout_steps, self.device,
-                sim_compile=cfg.sim_compile, policy_compile=cfg.policy_compile))
+                sim_compile=cfg.sim_compile, policy_compile=cfg.policy_compile,
+                sim_cuda_graph=cfg.sim_cuda_graph))
         if sim is None:
             from ..sim import TwinSim
             sim = TwinSim(self.world, cfg.num_arenas, device=self.device, seed=cfg.seed,
-                          compile=cfg.sim_compile)
+                          compile=cfg.sim_compile, cuda_graph=cfg.sim_cuda_graph)
         collector = Collector(sim, self.learner.actors, self.learner.slots, self.gen_sample,
                               cfg.rollout_steps, compile=cfg.policy_compile)
         collector.reset(cfg.seed)
