@@ -98,15 +98,15 @@ class TwinSim:
         # Compiled once per batch size; the reset-time observation is compiled too because
         # it runs for the whole batch whenever any arena starts a new episode.
         self._mode = _compile_mode(compile, self.device, cuda_graph)
-        if self._mode is None:
-            self._step_fn, self._observe_fn = self._step_core, self._observe
-        else:
-            self._step_fn = torch.compile(self._step_core, dynamic=False, mode=self._mode)
-            self._observe_fn = torch.compile(self._observe, dynamic=False, mode=self._mode)
+        self._move_fn, self._sense_fn, self._observe_fn = self._move, self._sense, self._observe
+        if self._mode is not None:
+            self._move_fn, self._sense_fn, self._observe_fn = (
+                torch.compile(f, dynamic=False, mode=self._mode)
+                for f in (self._move, self._sense, self._observe))
         self._graphs: tuple[GraphedFunction, GraphedFunction] | None = None
         if cuda_graph:   # the step and the reset-time observation never run at once: one pool
             pool = torch.cuda.graph_pool_handle()
-            self._graphs = (GraphedFunction(self._step_fn, pool=pool),
+            self._graphs = (GraphedFunction(self._step_core, pool=pool),
                             GraphedFunction(self._observe_fn, pool=pool))
         self._core: Core
         self._walls: Walls
@@ -203,7 +203,7 @@ class TwinSim:
         actions = torch.minimum(actions.to(self.device, torch.int64).clamp(min=0), self._branch_hi)
         if self._graphs is None:
             core, planes, reward, hidden, seen_objs = self._run(
-                self._step_fn, self._core, self._walls, actions, self._seen_objs)
+                self._step_core, self._core, self._walls, actions, self._seen_objs)
         else:   # the state stays in the graph's input buffers; what the caller keeps is copied
             graph = self._graphs[0]
             core, planes, reward, hidden, seen_objs = graph(self._core, self._walls, actions,
@@ -238,7 +238,14 @@ class TwinSim:
 
     def _step_core(self, core: Core, walls: Walls, actions: Tensor, seen_objs: Tensor):
         """One step of every arena: the new core state, observation tensors, reward [N, A],
-        hidden [N] and who sees which object [A, O, N]. Pure: ``core`` itself is not modified."""
+        hidden [N] and who sees which object [A, O, N]. Pure: ``core`` itself is not modified.
+        Two functions, compiled apart: Inductor compiles one graph of the whole step an order of
+        magnitude slower and schedules it worse than the physics and the senses apart."""
+        return self._sense_fn(*self._move_fn(core, walls, actions, seen_objs))
+
+    def _move(self, core: Core, walls: Walls, actions: Tensor, seen_objs: Tensor):
+        """Actions, physics and heights: the new core state, its yaws' :class:`Trig`, whether
+        the step was in prep [N] and the new grabs [A, N]."""
         world, pc, sc = self.world, self._pc, self._sc
         core = dict(core)
         in_prep, _, _ = phase_of(core["t"], sc)
@@ -303,10 +310,13 @@ class TwinSim:
         core["obj_pos"], core["obj_yaw"] = torch.stack([ox, oy]), obj_yaw
         core["t"] = core["t"] + 1
 
-        # Compiled as two graphs: Inductor compiles one graph of the whole step an order of
-        # magnitude slower and schedules it worse than the physics and the senses apart.
         trig = Trig(torch.cos(yaw), torch.sin(yaw), ocos, osin)   # the yaws do not change again
-        torch._dynamo.graph_break()
+        return core, trig, in_prep, new_grabs
+
+    def _sense(self, core: Core, trig: Trig, in_prep: Tensor, new_grabs: Tensor):
+        """Observations, rewards and statistics of the state :meth:`_move` produced."""
+        world, sc = self.world, self._sc
+        core = dict(core)
         planes, seen_agents, seen_objs = self._observe(core, trig)
         reward, hidden = rewards(core, seen_agents, in_prep, sc, world)
         accumulate_stats(core, reward, hidden, in_prep, new_grabs, world, sc)
