@@ -146,7 +146,10 @@ def main() -> None:
     default_threads = torch.get_num_threads()
     summary = []
     for threads in args.threads:
-        # Inductor bakes the thread count into its kernels: each table compiles its own.
+        # Inductor bakes the thread count into its kernels: each table compiles its own. Dynamo
+        # guards the thread count too, so a new table starts from an empty cache rather than
+        # adding to the old one (past 8 entries per function Dynamo falls back to eager).
+        torch._dynamo.reset()
         torch.set_num_threads(threads or default_threads)
         for mode in modes:
             print(f"threads {torch.get_num_threads()}, twin {mode}")

@@ -60,3 +60,18 @@ def _assert_same(eager, compiled):
         for k in es:
             torch.testing.assert_close(cs[k], es[k], atol=2e-5, rtol=0, msg=f"step {step}: {k}")
     assert any(e.final_obs is not None for e, _ in eager), "the rollout crosses a reset"
+
+
+def test_simulators_of_one_world_and_size_share_one_compiled_step():
+    # A second simulator (another seed, another instance) reuses the first one's graphs instead
+    # of compiling again: many simulators never reach Dynamo's recompile limit, past which the
+    # step would run eagerly.
+    from torch._dynamo.utils import counters
+
+    world = load_world_config("quadrant")
+    acts = torch.full((ARENAS, world.max_agents, len(ACTION_BRANCHES)), 1, dtype=torch.int64)
+    TwinSim(world, ARENAS, seed=1, compile=True).step(acts)
+    graphs = counters["stats"]["unique_graphs"]
+    for seed in range(2, 12):
+        TwinSim(world, ARENAS, seed=seed, compile=True).step(acts)
+    assert counters["stats"]["unique_graphs"] == graphs
