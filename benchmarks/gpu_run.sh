@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One session on a lent GPU, as a single prepared command (device time is scarce):
 #   1. the CUDA tests, 2. the twin's arena-steps/s on CUDA, 3. a training chunk of the door-blocking
-#   config on CUDA whose run files (config, scalars, baseline, last checkpoint) are copied to $OUT.
+#   config on CUDA (the twin as one compiled CUDA graph) whose run files (config, scalars,
+#   baseline, last checkpoint) are copied to $OUT.
 # Usage, from the repository root on the GPU machine:  bash benchmarks/gpu_run.sh MINUTES [key=value ...]
 # Extra key=value pairs override the training config. Needs only torch, pyyaml, safetensors, tqdm.
 set -u
@@ -13,29 +14,18 @@ mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
 python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())" | tee -a "$OUT/gpu.txt"
 echo "== CUDA tests"
-timeout 120 python3 -m pytest -q -p no:cacheprovider tests/test_learner.py -k cuda 2>&1 | tail -3
-echo "== twin on CUDA (compiled: CUDA graphs; eager)"
-timeout 200 python3 - <<'PY' 2>&1 | tee "$OUT/sim_cuda.txt"
-import sys, torch
-sys.path.insert(0, "benchmarks")
-from sim_throughput import twin_rate   # the CPU benchmark's own measurement, without VMAS
-dev = torch.device("cuda")
-print(torch.cuda.get_device_name(dev), "torch", torch.__version__)
-for compile in (False, True):   # eager first: it needs no compile time
-    for n in (1024, 16384, 65536):
-        try:
-            rate, agents, per_arena = twin_rate(n, dev, 40, compile)
-            print(f"twin {'compiled' if compile else 'eager':8s} {n:6d} arenas: {rate:12,.0f} "
-                  f"arena-steps/s, {rate * agents:14,.0f} agent-steps/s, {per_arena / 1024:.1f} KiB/arena",
-                  flush=True)
-        except Exception as exc:
-            print(f"twin {'compiled' if compile else 'eager'} {n} arenas FAILED: {type(exc).__name__}: {exc}"[:400], flush=True)
-PY
+timeout 180 python3 -m pytest -q -p no:cacheprovider -m "" tests/test_learner.py \
+    tests/test_sim_compile.py -k cuda 2>&1 | tail -3
+echo "== twin on CUDA: one CUDA graph (eager, then Inductor's kernels), and eager"
+timeout 300 python3 benchmarks/sim_throughput.py --device cuda --sizes 1024 16384 65536 \
+    --modes graph compiled-graph eager --no-vmas --threads 0 2>&1 | grep -v Warn \
+    | tee "$OUT/sim_cuda.txt"
 echo "== training ($minutes min)"
 rm -rf /tmp/gpu_runs
 python3 -m hideseek.cli train --config configs/train/quadrant_doors.yaml device=cuda \
     num_arenas=4096 ppo.minibatches=8 max_minutes="$minutes" out_dir=/tmp/gpu_runs \
-    progress=false plot=false tensorboard=false checkpoint_every=10 baseline_arenas=512 "$@" \
+    progress=false plot=false tensorboard=false checkpoint_every=10 baseline_arenas=512 \
+    sim_compile=true sim_cuda_graph=true "$@" \
     2>&1 | tail -8
 run=$(ls -d /tmp/gpu_runs/*/ | head -1)
 cp "$run"/config.yaml "$run"/scalars.jsonl "$run"/baseline.json "$OUT"/

@@ -5,7 +5,8 @@
     .venv/bin/python benchmarks/sim_throughput.py --device cuda --sizes 1024 16384 65536 \
         --modes eager graph compiled-graph --no-vmas
 
-For each torch thread count, prints one row per batch size: arena-steps/s and agent-steps/s of
+For each torch thread count, prints one row per batch size: arena-steps/s (best of
+``--repeats`` timings, for both simulators alike) and agent-steps/s of
 the quadrant world with vision and lidar, the same for VMAS simple_tag, the ratio, and the
 twin's memory per arena (peak device memory on a GPU; state + observation tensors on a CPU).
 Then one line per thread count with its ratios, and last ``sim_vs_vmas_4096 <ratio>`` and
@@ -33,16 +34,21 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def _rate(step, n: int, steps: int, warmup: int, device: torch.device) -> float:
-    """Arena-steps per second of ``step(i)`` after ``warmup`` untimed calls."""
+def _rate(step, n: int, steps: int, warmup: int, device: torch.device, repeats: int) -> float:
+    """Arena-steps per second of ``step(i)`` after ``warmup`` untimed calls: the best of
+    ``repeats`` timings of ``steps`` calls (as ``timeit`` advises: on a shared machine the
+    slower timings measure the other jobs)."""
     for i in range(warmup):
         step(i)
-    _sync(device)
-    start = time.perf_counter()
-    for i in range(steps):
-        step(i)
-    _sync(device)
-    return n * steps / (time.perf_counter() - start)
+    best = 0.0
+    for _ in range(repeats):
+        _sync(device)
+        start = time.perf_counter()
+        for i in range(steps):
+            step(i)
+        _sync(device)
+        best = max(best, n * steps / (time.perf_counter() - start))
+    return best
 
 
 def _tensor_bytes(obj) -> int:
@@ -60,8 +66,8 @@ MODES = {"eager": dict(compile=False), "compiled": dict(compile=True),
          "compiled-graph": dict(compile=True, cuda_graph=True)}
 
 
-def twin_rate(n: int, device: torch.device, steps: int, compile: bool, cuda_graph: bool = False
-              ) -> tuple[float, int, float]:
+def twin_rate(n: int, device: torch.device, steps: int, compile: bool, cuda_graph: bool = False,
+              repeats: int = 1) -> tuple[float, int, float]:
     """(arena-steps/s, agents per arena, bytes per arena)."""
     world = load_world_config("quadrant")
     if device.type == "cuda":
@@ -73,7 +79,7 @@ def twin_rate(n: int, device: torch.device, steps: int, compile: bool, cuda_grap
     # A pool of random actions made up front: the benchmark times the simulator, not the RNG.
     pool = torch.stack([torch.randint(0, b, (8, n, world.max_agents), generator=gen, device=device)
                         for b in ACTION_BRANCHES], -1)
-    rate = _rate(lambda i: sim.step(pool[i % 8]), n, steps, warmup=5, device=device)
+    rate = _rate(lambda i: sim.step(pool[i % 8]), n, steps, 5, device, repeats)
     if device.type == "cuda":
         used = torch.cuda.max_memory_allocated(device) - base - _tensor_bytes(pool)
     else:
@@ -81,19 +87,19 @@ def twin_rate(n: int, device: torch.device, steps: int, compile: bool, cuda_grap
     return rate, world.max_agents, used / n
 
 
-def vmas_rate(n: int, device: torch.device, steps: int) -> tuple[float, int]:
+def vmas_rate(n: int, device: torch.device, steps: int, repeats: int = 1) -> tuple[float, int]:
     import vmas
     env = vmas.make_env("simple_tag", num_envs=n, device=device, continuous_actions=True, seed=0)
     env.reset()
     gen = torch.Generator(device=device).manual_seed(0)
     pool = [[torch.rand(n, 2, generator=gen, device=device) * 2 - 1 for _ in env.agents]
             for _ in range(8)]
-    rate = _rate(lambda i: env.step(pool[i % 8]), n, steps, warmup=5, device=device)
+    rate = _rate(lambda i: env.step(pool[i % 8]), n, steps, 5, device, repeats)
     return rate, len(env.agents)
 
 
-def run_table(sizes: list[int], device: torch.device, steps: int, mode: dict, vmas: bool = True
-              ) -> dict[int, float]:
+def run_table(sizes: list[int], device: torch.device, steps: int, mode: dict, vmas: bool = True,
+              repeats: int = 1) -> dict[int, float]:
     """Print the table for the current thread count; return {arenas: twin/vmas ratio}."""
     print(f"{'arenas':>7} {'twin arena-steps/s':>19} {'twin agent-steps/s':>19} "
           f"{'vmas arena-steps/s':>19} {'vmas agent-steps/s':>19} {'twin/vmas':>10} "
@@ -101,11 +107,11 @@ def run_table(sizes: list[int], device: torch.device, steps: int, mode: dict, vm
     ratios = {}
     for n in sizes:
         count = max(steps // (4 if n >= 4096 else 1), 10)
-        twin, twin_agents, per_arena = twin_rate(n, device, count, **mode)
+        twin, twin_agents, per_arena = twin_rate(n, device, count, repeats=repeats, **mode)
         ref, ref_agents = float("nan"), 0
         try:
             if vmas:
-                ref, ref_agents = vmas_rate(n, device, count)
+                ref, ref_agents = vmas_rate(n, device, count, repeats)
         except Exception as exc:                 # the twin's figures still count
             print(f"  (VMAS failed at {n} arenas: {type(exc).__name__}: {exc})")
         ratios[n] = twin / ref
@@ -120,6 +126,8 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 64, 1024, 4096])
     parser.add_argument("--steps", type=int, default=40, help="timed steps per size")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="timings per size and simulator; the best counts")
     parser.add_argument("--eager", action="store_true", help="do not torch.compile the twin")
     parser.add_argument("--modes", nargs="+", choices=sorted(MODES),
                         help="ways of stepping the twin, one table each (default: compiled, or "
@@ -153,7 +161,8 @@ def main() -> None:
         torch.set_num_threads(threads or default_threads)
         for mode in modes:
             print(f"threads {torch.get_num_threads()}, twin {mode}")
-            ratios = run_table(args.sizes, device, args.steps, MODES[mode], not args.no_vmas)
+            ratios = run_table(args.sizes, device, args.steps, MODES[mode], not args.no_vmas,
+                               args.repeats)
             if mode == modes[0]:
                 summary.append((torch.get_num_threads(), ratios))
     for threads, ratios in summary:
