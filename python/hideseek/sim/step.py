@@ -58,7 +58,7 @@ def move(k: StepConstants, core: Core, walls: Walls, actions: Tensor, seen_objs:
     in_prep, _, _ = phase_of(core["t"], sc)
     present = core["agent_present"]
     frozen = (in_prep & ~sc.is_hider[:, None]) | ~present                     # [A, N]
-    act = torch.where(frozen[:, None], k.noop, actions.permute(1, 2, 0))  # [A, 5, N]
+    act = torch.where(frozen[:, None], k.noop, actions.permute(1, 2, 0))      # [A, 5, N]
     force_x = (act[:, 0] - NO_MOVE_BIN).float() * (world.max_force / NO_MOVE_BIN)
     force_y = (act[:, 1] - NO_MOVE_BIN).float() * (world.max_force / NO_MOVE_BIN)
     torque = (act[:, 2] - NO_MOVE_BIN).float() * (world.max_torque / NO_MOVE_BIN)
@@ -136,15 +136,14 @@ def sense(k: StepConstants, core: Core, trig: Trig, in_prep: Tensor, new_grabs: 
 
 def observe(k: StepConstants, core: Core, trig: Trig
             ) -> tuple[tuple[Tensor, ...], Tensor, Tensor]:
-    """Observation tensors (obs_0..obs_3, frozen [N, A] int64, state,
-    present [N, A]; arena first), and who sees which agents [A, A, N]
-    and objects [A, O, N]. ``trig`` holds the state's yaws' cos and sin, computed by the
-    caller outside this (compiled) function so that they are computed once."""
+    """Observation planes (obs_0..obs_3, frozen [N, A] int64, state, present [N, A]; arena
+    first), and who sees which agents [A, A, N] and objects [A, O, N]. ``trig`` holds the
+    state's yaws' cos and sin, computed by the caller outside this (compiled) function so that
+    they are computed once."""
     seen_agents, seen_objs = visibility(core, k.sc, trig)
     obs_0, obs_1, obs_2, obs_3, frozen = pack(core, k.sc, trig, seen_agents, seen_objs,
                                               lidar(core, k.sc, trig))
     present = flip(core["agent_present"]).clone(memory_format=torch.contiguous_format)
     frozen = flip(frozen).to(torch.int64).clone(memory_format=torch.contiguous_format)
-    planes = (obs_0, obs_1, obs_2, obs_3, frozen, state_planes(core, k.sc, trig, obs_0),
-              present)
-    return planes, seen_agents, seen_objs
+    state = state_planes(core, k.sc, trig, obs_0)
+    return (obs_0, obs_1, obs_2, obs_3, frozen, state, present), seen_agents, seen_objs

@@ -164,8 +164,9 @@ class TwinSim:
         return self._obs
 
     def _agent_obs(self, planes: tuple[Tensor, ...]) -> AgentObs:
-        """AgentObs from :func:`~hideseek.sim.step.observe`'s tensors. The action mask is built here, outside
-        the compiled step, as a row lookup: compiled code writes its 37-wide rows slowly."""
+        """AgentObs from :func:`~hideseek.sim.step.observe`'s tensors. The action mask is built
+        here, outside the compiled step, as a row lookup: compiled code writes its 37-wide rows
+        slowly."""
         obs_0, obs_1, obs_2, obs_3, frozen, state, present = planes
         return AgentObs(obs_0, obs_1, obs_2, obs_3, self._mask_rows[frozen], state, present)
 
