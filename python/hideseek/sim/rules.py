@@ -116,18 +116,17 @@ def rewards(core: Core, seen_agents: Tensor, in_prep: Tensor, c: SensorConstants
     return reward * core["agent_present"], hidden
 
 
-def door_blocked(core: Core, world: WorldConfig, team: int | None = None) -> Tensor:
-    """Doors [D, N] with a box locked (by ``team``, or by either team) so close that no agent
-    fits through the gap."""
+def blocked_doors(core: Core, world: WorldConfig) -> tuple[Tensor, Tensor]:
+    """Doors [D, N] with a locked box so close that no agent fits through the gap: locked by
+    either team, and locked by the hiders."""
     b = world.layout.max_boxes
     op, half, yaw = core["obj_pos"][:, :b], core["obj_half"][:, :b], core["obj_yaw"][:b]
     door = core["door_pos"]
     dist = point_box_distance_xy(door[0][:, None], door[1][:, None], op[0], op[1],
                                  torch.cos(yaw), torch.sin(yaw), half[0], half[1])  # [D, B, N]
-    lock = core["obj_locked_team"][:b]
-    locked = lock >= 0 if team is None else lock == team
     near = dist <= world.wall_thickness / 2 + world.agent_radius
-    return (near & locked).any(1) & core["door_present"]
+    lock, doors = core["obj_locked_team"][:b], core["door_present"]
+    return (near & (lock >= 0)).any(1) & doors, (near & (lock == 0)).any(1) & doors
 
 
 def accumulate_stats(core: Core, reward: Tensor, hidden: Tensor, in_prep: Tensor,
@@ -147,10 +146,11 @@ def accumulate_stats(core: Core, reward: Tensor, hidden: Tensor, in_prep: Tensor
     core["grabs"] = core["grabs"] + new_grabs
     end_of_prep = core["t"] == c.prep_steps              # the step that just ended prep
     core["prep_locks"] = torch.where(end_of_prep, core["obj_locked_team"], core["prep_locks"])
+    blocked, by_hiders = blocked_doors(core, world)
     core["doors_blocked_prep"] = torch.where(
-        end_of_prep, door_blocked(core, world).sum(0).float(), core["doors_blocked_prep"])
+        end_of_prep, blocked.sum(0).float(), core["doors_blocked_prep"])
     doors = core["door_present"]
-    sealed = ((door_blocked(core, world, team=0) | ~doors).all(0) & doors.any(0)).float()
+    sealed = ((by_hiders | ~doors).all(0) & doors.any(0)).float()
     core["room_sealed_prep"] = torch.where(end_of_prep, sealed, core["room_sealed_prep"])
 
 
