@@ -215,6 +215,12 @@ def phase_of(t: Tensor, c: SensorConstants) -> tuple[Tensor, Tensor, Tensor]:
     return in_prep, prep_left, (c.horizon - tf) / c.horizon
 
 
+def frozen_slots(in_prep: Tensor, present: Tensor, c: SensorConstants) -> Tensor:
+    """Agents [A, N] whose only allowed action is "do nothing": seekers during prep (WORLD.md
+    "Actions") and absent slots."""
+    return (in_prep & ~c.is_hider[:, None]) | ~present
+
+
 def _arena_first(planes: Tensor) -> Tensor:
     """Feature planes [F, ..., N] -> contiguous rows [N, ..., F] (the contract's layout)."""
     d = planes.dim()
@@ -287,8 +293,7 @@ def pack(core: Core, c: SensorConstants, trig: Trig, seen_agents: Tensor, seen_o
     if obs_3.shape[2] == 0:
         obs_3 = torch.zeros(obj_rows.shape[0], a, 1, n, device=z.device)
 
-    # Action masks: seekers during prep may only choose "nothing" (WORLD.md "Actions").
-    frozen = (in_prep & ~c.is_hider[:, None]) | ~present
+    frozen = frozen_slots(in_prep, present, c)
     return (_arena_first(obs_0), _arena_first(obs_1), _arena_first(obs_2), _arena_first(obs_3),
             frozen)
 

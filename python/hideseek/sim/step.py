@@ -20,7 +20,8 @@ from torch import Tensor
 from ..contract import NO_MOVE_BIN, NOOP_ACTION, WorldConfig
 from .physics import PhysicsConstants, Walls, held_pose, solve_contacts, update_heights
 from .rules import accumulate_stats, apply_grab, apply_lock, rewards
-from .sensors import SensorConstants, Trig, lidar, pack, phase_of, state_planes, visibility
+from .sensors import (SensorConstants, Trig, frozen_slots, lidar, pack, phase_of,
+                      state_planes, visibility)
 from .state import Core, flip
 
 
@@ -57,7 +58,7 @@ def move(k: StepConstants, core: Core, walls: Walls, actions: Tensor, seen_objs:
     core = dict(core)
     in_prep, _, _ = phase_of(core["t"], sc)
     present = core["agent_present"]
-    frozen = (in_prep & ~sc.is_hider[:, None]) | ~present                     # [A, N]
+    frozen = frozen_slots(in_prep, present, sc)                                # [A, N]
     act = torch.where(frozen[:, None], k.noop, actions.permute(1, 2, 0))      # [A, 5, N]
     force_x = (act[:, 0] - NO_MOVE_BIN).float() * (world.max_force / NO_MOVE_BIN)
     force_y = (act[:, 1] - NO_MOVE_BIN).float() * (world.max_force / NO_MOVE_BIN)
