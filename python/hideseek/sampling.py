@@ -139,8 +139,11 @@ class LocalSampler:
 def make_twin_blocks(world, blocks: int, arenas_per_block: int, actors: dict[str, Actor],
                      groups: dict[str, slice], seed: int, steps: int, device: torch.device,
                      sim_compile: bool = False, policy_compile: bool = False,
-                     sim_cuda_graph: bool = False) -> list[Collector]:
-    """Collectors over ``blocks`` twin simulators seeded as Ray workers seed theirs."""
+                     sim_cuda_graph: bool = False, generator: torch.Generator | None = None
+                     ) -> list[Collector]:
+    """Collectors over ``blocks`` twin simulators seeded as Ray workers seed theirs.
+    ``generator``: block 0's action-sampling generator (the trainer's own, which checkpoints
+    keep), seeded as :func:`block_seeds` says; the other blocks get new ones."""
     from .sim import TwinSim
 
     out = []
@@ -148,7 +151,8 @@ def make_twin_blocks(world, blocks: int, arenas_per_block: int, actors: dict[str
         s = block_seeds(seed, i, arenas_per_block)
         sim = TwinSim(world, arenas_per_block, device=device, seed=s.sim, compile=sim_compile,
                       cuda_graph=sim_cuda_graph)
-        gen = torch.Generator(device=device).manual_seed(s.sample)
+        gen = generator if i == 0 and generator is not None else \
+            torch.Generator(device=device).manual_seed(s.sample)
         c = Collector(sim, actors, groups, gen, steps, compile=policy_compile)
         c.reset(s.sim)
         out.append(c)

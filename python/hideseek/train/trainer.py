@@ -107,19 +107,18 @@ class Trainer:
             return RaySampler(ray, self.world, cfg.model, self.learner.actors, cfg.seed,
                               cfg.rollout_steps, cfg.num_arenas, self.device,
                               log_dir=self.run_dir / "unity_logs")
-        if local_blocks > 1:
-            if sim is not None or cfg.num_arenas % local_blocks:
-                raise ValueError(f"Trainer: local_blocks={local_blocks} needs the twin and "
-                                 f"num_arenas ({cfg.num_arenas}) divisible by it")
+        if sim is None:   # the twin, in one block or in several seeded like Ray workers
+            if cfg.num_arenas % local_blocks:
+                raise ValueError(f"Trainer: local_blocks={local_blocks} needs num_arenas "
+                                 f"({cfg.num_arenas}) divisible by it")
             return LocalSampler(make_twin_blocks(
                 self.world, local_blocks, cfg.num_arenas // local_blocks, self.learner.actors,
                 self.learner.slots, cfg.seed, cfg.rollout_steps, self.device,
                 sim_compile=cfg.sim_compile, policy_compile=cfg.policy_compile,
-                sim_cuda_graph=cfg.sim_cuda_graph))
-        if sim is None:
-            from ..sim import TwinSim
-            sim = TwinSim(self.world, cfg.num_arenas, device=self.device, seed=cfg.seed,
-                          compile=cfg.sim_compile, cuda_graph=cfg.sim_cuda_graph)
+                sim_cuda_graph=cfg.sim_cuda_graph, generator=self.gen_sample))
+        if local_blocks > 1:
+            raise ValueError(f"Trainer: local_blocks={local_blocks} needs the twin, not a "
+                             "given simulator")
         collector = Collector(sim, self.learner.actors, self.learner.slots, self.gen_sample,
                               cfg.rollout_steps, compile=cfg.policy_compile)
         collector.reset(cfg.seed)
