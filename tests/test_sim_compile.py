@@ -41,6 +41,13 @@ def test_cuda_graph_step_matches_eager(compile):
     _assert_same(_rollout(False, "cuda"), _rollout(compile, "cuda", cuda_graph=True))
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.slow
+def test_compiled_cuda_graph_trees_match_eager():
+    # torch.compile's own CUDA-graph mode, the default of compile=True on a GPU.
+    _assert_same(_rollout(False, "cuda"), _rollout("reduce-overhead", "cuda"))
+
+
 def test_cuda_graph_needs_a_cuda_device():
     with pytest.raises(ValueError, match="cuda_graph: needs a CUDA device, got cpu"):
         TwinSim(load_world_config("quadrant"), 2, cuda_graph=True)
