@@ -1,7 +1,7 @@
 """Twin throughput against VMAS ``simple_tag``, measured in the same process.
 
     .venv/bin/pip install -e '.[bench]'          # VMAS is a benchmark-only dependency
-    .venv/bin/python benchmarks/sim_throughput.py [--sizes 1 64 1024 4096] [--threads 1 2]
+    .venv/bin/python benchmarks/sim_throughput.py [--sizes 1 64 1024 4096 16384] [--threads 1 2]
     .venv/bin/python benchmarks/sim_throughput.py --device cuda --sizes 1024 16384 65536 \
         --modes eager graph compiled-graph --no-vmas
 
@@ -9,8 +9,12 @@ For each torch thread count, prints one row per batch size: arena-steps/s (best 
 ``--repeats`` timings, for both simulators alike) and agent-steps/s of
 the quadrant world with vision and lidar, the same for VMAS simple_tag, the ratio, and the
 twin's memory per arena (peak device memory on a GPU; state + observation tensors on a CPU).
-Then one line per thread count with its ratios, and last ``sim_vs_vmas_4096 <ratio>`` and
-``sim_vs_vmas_1024 <ratio>`` for the first thread count given. The twin runs under
+Then one line per thread count with its ratios and one with each simulator's cost model: its
+fixed cost per step (the step time at the smallest size) and its marginal cost per arena
+(between the two largest sizes). The ratio tends to the VMAS/twin marginal-cost ratio as arenas
+grow, and it can only rise with the arena count where the twin's fixed/marginal cost quotient
+exceeds VMAS's. Last come ``sim_vs_vmas_4096 <ratio>`` and ``sim_vs_vmas_1024 <ratio>`` for the
+first thread count given. The twin runs under
 ``torch.compile`` (replayed as CUDA graphs on a GPU) unless ``--eager``. On a GPU, ``--modes``
 runs one table per way of stepping: ``eager``, ``graph`` (the eager step captured into one CUDA
 graph, no compile), ``compiled-graph`` (Inductor's kernels in our CUDA graph) and ``compiled``
@@ -99,12 +103,13 @@ def vmas_rate(n: int, device: torch.device, steps: int, repeats: int = 1) -> tup
 
 
 def run_table(sizes: list[int], device: torch.device, steps: int, mode: dict, vmas: bool = True,
-              repeats: int = 1) -> dict[int, float]:
-    """Print the table for the current thread count; return {arenas: twin/vmas ratio}."""
+              repeats: int = 1) -> dict[int, tuple[float, float]]:
+    """Print the table for the current thread count; return {arenas: (twin, vmas) arena-steps/s}
+    (vmas NaN where it was not run)."""
     print(f"{'arenas':>7} {'twin arena-steps/s':>19} {'twin agent-steps/s':>19} "
           f"{'vmas arena-steps/s':>19} {'vmas agent-steps/s':>19} {'twin/vmas':>10} "
           f"{'twin KiB/arena':>15}", flush=True)
-    ratios = {}
+    rates = {}
     for n in sizes:
         count = max(steps // (4 if n >= 4096 else 1), 10)
         twin, twin_agents, per_arena = twin_rate(n, device, count, repeats=repeats, **mode)
@@ -114,17 +119,37 @@ def run_table(sizes: list[int], device: torch.device, steps: int, mode: dict, vm
                 ref, ref_agents = vmas_rate(n, device, count, repeats)
         except Exception as exc:                 # the twin's figures still count
             print(f"  (VMAS failed at {n} arenas: {type(exc).__name__}: {exc})")
-        ratios[n] = twin / ref
+        rates[n] = (twin, ref)
         print(f"{n:>7} {twin:>19,.0f} {twin * twin_agents:>19,.0f} {ref:>19,.0f} "
-              f"{ref * ref_agents:>19,.0f} {ratios[n]:>10.2f} {per_arena / 1024:>15.2f}",
+              f"{ref * ref_agents:>19,.0f} {twin / ref:>10.2f} {per_arena / 1024:>15.2f}",
               flush=True)
-    return ratios
+    return rates
+
+
+def cost_model(rates: dict[int, float]) -> tuple[float, float]:
+    """(fixed seconds per step, marginal seconds per arena) from arena-steps/s at several sizes:
+    the step time at the smallest size, and the slope between the two largest."""
+    sizes = sorted(rates)
+    step_time = {n: n / rates[n] for n in sizes}
+    big, bigger = sizes[-2], sizes[-1]
+    return step_time[sizes[0]], (step_time[bigger] - step_time[big]) / (bigger - big)
+
+
+def cost_line(threads: int, rates: dict[int, tuple[float, float]]) -> str:
+    """Both simulators' cost models and what they imply for the ratio as arenas grow."""
+    (twin_fixed, twin_arena), (ref_fixed, ref_arena) = (
+        cost_model({n: r[i] for n, r in rates.items()}) for i in (0, 1))
+    return (f"threads {threads}: cost per step = fixed + marginal per arena: twin "
+            f"{twin_fixed * 1e3:.2f} ms + {twin_arena * 1e6:.2f} us, VMAS {ref_fixed * 1e3:.2f} ms "
+            f"+ {ref_arena * 1e6:.2f} us; twin/vmas tends to {ref_arena / twin_arena:.2f} as arenas "
+            f"grow, and can rise with arenas only if twin fixed/marginal "
+            f"({twin_fixed / twin_arena:,.0f} arenas) >= VMAS's ({ref_fixed / ref_arena:,.0f})")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 64, 1024, 4096])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 64, 1024, 4096, 16384])
     parser.add_argument("--steps", type=int, default=40, help="timed steps per size")
     parser.add_argument("--repeats", type=int, default=3,
                         help="timings per size and simulator; the best counts")
@@ -161,17 +186,21 @@ def main() -> None:
         torch.set_num_threads(threads or default_threads)
         for mode in modes:
             print(f"threads {torch.get_num_threads()}, twin {mode}")
-            ratios = run_table(args.sizes, device, args.steps, MODES[mode], not args.no_vmas,
-                               args.repeats)
+            rates = run_table(args.sizes, device, args.steps, MODES[mode], not args.no_vmas,
+                              args.repeats)
             if mode == modes[0]:
-                summary.append((torch.get_num_threads(), ratios))
-    for threads, ratios in summary:
-        print(f"threads {threads}: " + " ".join(f"sim_vs_vmas_{n} {r:.3f}"
-                                                for n, r in ratios.items()))
+                summary.append((torch.get_num_threads(), rates))
+    for threads, rates in summary:
+        print(f"threads {threads}: " + " ".join(f"sim_vs_vmas_{n} {twin / ref:.3f}"
+                                                for n, (twin, ref) in rates.items()))
+    if not args.no_vmas and len(args.sizes) >= 3:
+        for threads, rates in summary:
+            print(cost_line(threads, rates))
     first = summary[0][1]
     for n in (4096, 1024):
         if n in first:
-            print(f"sim_vs_vmas_{n} {first[n]:.3f}")
+            twin, ref = first[n]
+            print(f"sim_vs_vmas_{n} {twin / ref:.3f}")
 
 
 if __name__ == "__main__":
