@@ -6,19 +6,18 @@
         --modes eager graph compiled-graph --no-vmas
 
 For each torch thread count, prints one row per batch size: arena-steps/s (best of
-``--repeats`` timings, for both simulators alike) and agent-steps/s of
-the quadrant world with vision and lidar, the same for VMAS simple_tag, the ratio, and the
-twin's memory per arena (peak device memory on a GPU; state + observation tensors on a CPU).
+``--repeats`` timings, for both simulators alike) and agent-steps/s of the quadrant world with
+vision and lidar, the same for VMAS simple_tag, the ratio, and the twin's memory per arena
+(peak device memory on a GPU; state + observation tensors on a CPU).
 Then one line per thread count with its ratios and one with each simulator's cost model: its
 fixed cost per step (the step time at the smallest size) and its marginal cost per arena
 (between the two largest sizes). The ratio tends to the VMAS/twin marginal-cost ratio as arenas
 grow, and it can only rise with the arena count where the twin's fixed/marginal cost quotient
 exceeds VMAS's. Last come ``sim_vs_vmas_4096 <ratio>`` and ``sim_vs_vmas_1024 <ratio>`` for the
-first thread count given. The twin runs under
-``torch.compile`` (replayed as CUDA graphs on a GPU) unless ``--eager``. On a GPU, ``--modes``
-runs one table per way of stepping: ``eager``, ``graph`` (the eager step captured into one CUDA
-graph, no compile), ``compiled-graph`` (Inductor's kernels in our CUDA graph) and ``compiled``
-(torch.compile's own CUDA-graph mode).
+first thread count given. The twin runs under ``torch.compile`` (replayed as CUDA graphs on a
+GPU) unless ``--eager``. On a GPU, ``--modes`` runs one table per way of stepping: ``eager``,
+``graph`` (the eager step captured into one CUDA graph, no compile), ``compiled-graph``
+(Inductor's kernels in our CUDA graph) and ``compiled`` (torch.compile's own CUDA-graph mode).
 """
 
 from __future__ import annotations
