@@ -125,18 +125,18 @@ def move(k: StepConstants, core: Core, walls: Walls, actions: Tensor, seen_objs:
 def sense(k: StepConstants, core: Core, trig: Trig, in_prep: Tensor, new_grabs: Tensor
           ) -> tuple[Core, tuple[Tensor, ...], Tensor, Tensor, Tensor]:
     """Observations, rewards and statistics of the state :func:`move` produced: the core state
-    with its statistics updated, the observation planes (:func:`observe`), reward [N, A], hidden
-    [N] and who sees which object [A, O, N]."""
+    with its statistics updated, the observation planes (:func:`observations`), reward [N, A],
+    hidden [N] and who sees which object [A, O, N]."""
     world, sc = k.world, k.sc
     core = dict(core)
-    planes, seen_agents, seen_objs = observe(k, core, trig)
+    planes, seen_agents, seen_objs = observations(k, core, trig)
     reward, hidden = rewards(core, seen_agents, in_prep, sc, world)
     accumulate_stats(core, reward, hidden, in_prep, new_grabs, world, sc)
     return core, planes, reward.t().contiguous(), hidden, seen_objs
 
 
-def observe(k: StepConstants, core: Core, trig: Trig
-            ) -> tuple[tuple[Tensor, ...], Tensor, Tensor]:
+def observations(k: StepConstants, core: Core, trig: Trig
+                 ) -> tuple[tuple[Tensor, ...], Tensor, Tensor]:
     """Observation planes (obs_0..obs_3, frozen [N, A] int64, state, present [N, A]; arena
     first), and who sees which agents [A, A, N] and objects [A, O, N]. ``trig`` holds the
     state's yaws' cos and sin, computed by the caller outside this (compiled) function so that

@@ -23,7 +23,7 @@ from .physics import Walls, wall_geometry
 from .rules import episode_stats
 from .sensors import Trig
 from .state import Core, SimState, core_assign, from_core, to_core
-from .step import StepConstants, move, observe, sense
+from .step import StepConstants, move, observations, sense
 from .types import AgentObs, StepOutput
 
 CUDA_GRAPH_MODE = "reduce-overhead"   # torch.compile mode that replays the step as a CUDA graph
@@ -90,10 +90,10 @@ class TwinSim:
         # Compiled once per batch size; the reset-time observation is compiled too because
         # it runs for the whole batch whenever any arena starts a new episode.
         self._mode = _compile_mode(compile, self.device, cuda_graph)
-        self._move_fn, self._sense_fn, self._observe_fn = move, sense, observe
+        self._move_fn, self._sense_fn, self._observe_fn = move, sense, observations
         if self._mode is not None:
             self._move_fn, self._sense_fn, self._observe_fn = (
-                torch.compile(f, dynamic=False, mode=self._mode) for f in (move, sense, observe))
+                torch.compile(f, dynamic=False, mode=self._mode) for f in (move, sense, observations))
         self._graphs: tuple[GraphedFunction, GraphedFunction] | None = None
         if cuda_graph:   # the step and the reset-time observation never run at once: one pool
             pool = torch.cuda.graph_pool_handle()
@@ -145,8 +145,7 @@ class TwinSim:
     def observe(self) -> AgentObs:
         """Recompute observations from the state (after editing it by hand, e.g. in tests)."""
         self._set_core(self._core)
-        planes, _, self._seen_objs = observe(self._k, self._core, Trig.of(self._core))
-        self._obs = self._agent_obs(planes)
+        self._observe_all()
         self._t_host[:] = self._core["t"].cpu().numpy()
         return self._obs
 
@@ -164,7 +163,7 @@ class TwinSim:
         return self._obs
 
     def _agent_obs(self, planes: tuple[Tensor, ...]) -> AgentObs:
-        """AgentObs from :func:`~hideseek.sim.step.observe`'s tensors. The action mask is built
+        """AgentObs from :func:`~hideseek.sim.step.observations`' tensors. The action mask is built
         here, outside the compiled step, as a row lookup: compiled code writes its 37-wide rows
         slowly."""
         obs_0, obs_1, obs_2, obs_3, frozen, state, present = planes
