@@ -202,6 +202,14 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(entry="hideseek.export:main")
 
 
+def _add_replay_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--replay", default=None, metavar="FILE.html",
+                   help="write a 3-D replay of the first episodes: one HTML file that opens in "
+                        "any browser, no server (twin only)")
+    p.add_argument("--replay-episodes", type=positive_int, default=10,
+                   help="episodes recorded into --replay (default 10)")
+
+
 def _add_play(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("play", help="decentralized playback of ONNX policies (onnxruntime only)")
     p.add_argument("--hider", default=None,
@@ -218,6 +226,7 @@ def _add_play(sub: argparse._SubParsersAction) -> None:
                    help="episodes recorded into --video")
     p.add_argument("--deterministic", action="store_true",
                    help="use deterministic_discrete_actions instead of the in-graph sample")
+    _add_replay_flags(p)
     p.set_defaults(entry="hideseek.play:main")
 
 
@@ -229,6 +238,7 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--episodes", type=positive_int, default=32)
     p.add_argument("--seed", type=seed_int, default=0)
     p.add_argument("--deterministic", action="store_true", help="arg-max actions, no sampling")
+    _add_replay_flags(p)
     p.set_defaults(entry="hideseek.play:eval_main")
 
 

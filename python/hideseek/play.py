@@ -1,12 +1,14 @@
 """``hideseek play`` (exported ONNX policies, onnxruntime only, decentralized) and
-``hideseek eval`` (a run's PyTorch policies in the batched twin). Both print the same table of
-WORLD.md's episode statistics and the teams' win rates.
+``hideseek eval`` (a run's PyTorch policies). Both print the same table of WORLD.md's episode
+statistics and the teams' win rates, and can write a 3-D replay (``--replay``, the twin only).
 
-``play`` steps a PettingZoo ParallelEnv (the twin, or a Unity build through
-``hideseek.envs.UnityParallelEnv``) and lets every agent decide from its own observation and
-mask; agents of one team are batched into one onnxruntime call, which changes nothing because the
-graph has no operation across the batch dimension. Torch is imported only by the twin itself and
-by ``eval``: this module's import, the policy runner and the statistics need numpy/onnxruntime.
+In the twin both play N episodes as N arenas of one batched ``TwinSim``
+(:mod:`hideseek.evaluation.runner`; episode e is the one-arena episode with seed ``seed + e``),
+with one onnxruntime (or network) call per team per step over every agent that acts. Against a
+Unity build (``--env``) ``play`` steps the one-arena PettingZoo env
+(``hideseek.envs.UnityParallelEnv``) and lets every agent decide from its own observation and
+mask, agents of one team batched into one onnxruntime call. This module's import, the ONNX
+runner and the statistics need numpy/onnxruntime only; torch comes with the twin.
 """
 
 from __future__ import annotations
@@ -18,50 +20,20 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .config_io import ConfigError
-from .contract import EPISODE_STATS, REPO_ROOT, TEAMS
+from .contract import REPO_ROOT, TEAMS
+from .evaluation.statistics import format_report, outcome, win_rates  # noqa: F401 (re-exported)
 from .onnx_policy import META_WORLD, OBS_INPUTS, OnnxPolicy, seed_onnxruntime
 
 VIDEO_SUFFIXES = (".gif", ".mp4")
-
-
-# ------------------------------------------------------------------------------ statistics
-def outcome(stats: Mapping[str, float]) -> str:
-    """Who won an episode: the hiders when they stayed hidden in more than half of the hiding
-    phase's steps (their team return is then positive), the seekers when less, else a draw."""
-    hidden = float(stats["hidden_fraction"])
-    if hidden > 0.5:
-        return "hider"
-    if hidden < 0.5:
-        return "seeker"
-    return "draw"
+REPLAY_SUFFIXES = (".html", ".htm")
+# Torch threads for evaluation in the twin: its eager ops over a few hundred arenas are too small
+# to share; on a 2-core machine with the other core busy, two threads made `play --episodes 400`
+# 8x slower (68 s against 8 s) through OpenMP barriers.
+EVAL_THREADS = 1
 
 
 # The pretrained pair shipped with the repository (models/quadrant/MODEL_CARD.md).
 SHIPPED_MODELS = REPO_ROOT / "models" / "quadrant"
-
-def win_rates(episodes: Sequence[Mapping[str, float]]) -> dict[str, float]:
-    if not episodes:
-        return {"hider": 0.0, "seeker": 0.0, "draw": 0.0}
-    results = [outcome(e) for e in episodes]
-    return {k: results.count(k) / len(results) for k in ("hider", "seeker", "draw")}
-
-
-def format_report(episodes: Sequence[Mapping[str, float]], title: str) -> str:
-    """The statistics table (mean, std, min, max over episodes) followed by the win rates."""
-    lines = [f"{title}: {len(episodes)} episodes"]
-    width = max(len(name) for name in EPISODE_STATS)
-    lines.append(f"  {'statistic':<{width}}  {'mean':>9}  {'std':>9}  {'min':>9}  {'max':>9}")
-    for name in EPISODE_STATS:
-        values = np.array([float(e[name]) for e in episodes if name in e], dtype=np.float64)
-        if len(values) == 0:
-            lines.append(f"  {name:<{width}}  {'n/a':>9}")
-            continue
-        lines.append(f"  {name:<{width}}  {values.mean():9.3f}  {values.std():9.3f}  "
-                     f"{values.min():9.3f}  {values.max():9.3f}")
-    rates = win_rates(episodes)
-    lines.append(f"  win rate: hiders {rates['hider']:.1%}, seekers {rates['seeker']:.1%}, "
-                 f"draws {rates['draw']:.1%} (hiders win when hidden_fraction > 0.5)")
-    return "\n".join(lines)
 
 
 # ------------------------------------------------------------------------------ play (onnx)
@@ -87,6 +59,20 @@ def _check_video_target(video: str | Path, env_spec: str) -> Path:
     return path
 
 
+def check_replay_target(replay: str | Path, env_spec: str = "twin") -> Path:
+    """``--replay`` needs an .html file name and the twin (the replay records its state)."""
+    path = Path(replay)
+    if path.suffix.lower() not in REPLAY_SUFFIXES:
+        raise ConfigError("--replay", "<suffix>", str(replay), "a file ending in .html")
+    if env_spec != "twin":
+        raise ConfigError("--replay", "--env", env_spec,
+                          "--env twin (a replay records the twin's state, which a Unity build "
+                          "does not expose)")
+    if path.is_dir():
+        raise ConfigError("--replay", "<path>", str(replay), "a file name, not a folder")
+    return path
+
+
 def mp4_encoder_available() -> bool:
     """imageio writes mp4 through the ffmpeg plugin (imageio-ffmpeg) or the pyav plugin."""
     import importlib.util
@@ -109,12 +95,12 @@ def write_video(path: str | Path, frames: Sequence[np.ndarray], fps: float) -> P
     return path
 
 
-def open_env(env_spec: str, arena: str, render: bool, seed: int = 0):
-    """The twin (``"twin"``) or a Unity build at ``env_spec``, as a PettingZoo ParallelEnv.
+def open_env(env_spec: str, arena: str, seed: int = 0):
+    """The one-arena PettingZoo env: the twin (``"twin"``) or a Unity build at ``env_spec``.
     The arena config goes to the Unity build too (over the environment-parameters channel)."""
     if env_spec == "twin":
         from . import make_env
-        return make_env(arena, render_mode="rgb_array" if render else None)
+        return make_env(arena)
     if not Path(env_spec).exists():
         raise ConfigError("--env", "<path>", env_spec,
                           "'twin' or the path of a Unity build (executable)")
@@ -164,18 +150,13 @@ def world_differences(policy: OnnxPolicy, world: Any) -> dict[str, tuple[Any, An
 
 
 def play_episodes(policies: Mapping[str, OnnxPolicy], env, episodes: int, seed: int = 0,
-                  deterministic: bool = False, frames: list | None = None,
-                  video_episodes: int = 1) -> list[dict[str, float]]:
-    """Run ``episodes`` episodes of ``env`` with one ONNX policy per team; returns the
-    per-episode statistics the env reports at the end of each episode (episode k is reset with
-    ``seed + k``). Frames of the first ``video_episodes`` episodes are appended to ``frames``
-    when it is given."""
+                  deterministic: bool = False) -> list[dict[str, float]]:
+    """Run ``episodes`` episodes of a one-arena PettingZoo ``env`` (a Unity build, or the twin
+    env) with one ONNX policy per team; returns the per-episode statistics the env reports at
+    the end of each episode (episode k is reset with ``seed + k``)."""
     results: list[dict[str, float]] = []
     for episode in range(episodes):
         observations, infos = env.reset(seed=seed + episode)
-        record = frames is not None and episode < video_episodes
-        if record:
-            frames.append(env.render())
         memory: dict[str, np.ndarray] = {}
         stats = None
         while env.agents:
@@ -196,8 +177,6 @@ def play_episodes(policies: Mapping[str, OnnxPolicy], env, episodes: int, seed: 
                     if new_mem is not None:
                         memory[agent] = new_mem[i]
             observations, rewards, terminations, truncations, infos = env.step(actions)
-            if record:
-                frames.append(env.render())
             for agent, info in infos.items():
                 if "episode_stats" in info:
                     stats = {k: float(v) for k, v in info["episode_stats"].items()}
@@ -208,75 +187,158 @@ def play_episodes(policies: Mapping[str, OnnxPolicy], env, episodes: int, seed: 
     return results
 
 
+class FrameRecorder:
+    """Top-down frames of the first ``episodes`` episodes of a batched evaluation (a step
+    observer): the world before each of an episode's actions, ``horizon`` frames per episode."""
+
+    def __init__(self, episodes: int):
+        self.limit = episodes
+        self.per_episode: dict[int, list[np.ndarray]] = {}
+        self._arenas: dict[int, int] = {}     # arena -> episode recorded there this round
+
+    def start_round(self, sim, first_episode: int, seeds: list[int]) -> None:
+        self._arenas = {k: first_episode + k for k in range(len(seeds))
+                        if first_episode + k < self.limit}
+        for episode in self._arenas.values():
+            self.per_episode[episode] = []
+        self._open = set(self._arenas)
+
+    def before_step(self, sim, obs) -> None:
+        for arena in self._open:
+            self.per_episode[self._arenas[arena]].append(sim.render(arena))
+
+    def after_step(self, sim, out) -> None:
+        if out.final_obs is not None:
+            ended = set(np.flatnonzero(out.truncated.cpu().numpy()).tolist())
+            self._open -= ended
+
+    @property
+    def frames(self) -> list[np.ndarray]:
+        return [f for e in sorted(self.per_episode) for f in self.per_episode[e]]
+
+
+def play_twin(policies: Mapping[str, OnnxPolicy], world: Any, episodes: int, seed: int = 0,
+              deterministic: bool = False, observers: Sequence[Any] = ()) -> list[dict[str, float]]:
+    """``episodes`` twin episodes (episode e: seed ``seed + e``) as arenas of one batched
+    ``TwinSim``, each team's ONNX policy deciding for all its agents in one call per step."""
+    import torch
+
+    from .evaluation.actors import OnnxActor
+    from .evaluation.runner import run_episodes, twin_factory
+
+    torch.set_num_threads(EVAL_THREADS)
+    actors = {team: OnnxActor(policy, deterministic) for team, policy in policies.items()}
+    return run_episodes(twin_factory(world), actors, episodes, seed=seed, observers=observers)
+
+
+def _check_policies_fit(policies: Mapping[str, OnnxPolicy], world: Any) -> None:
+    roles = {"hider": "--hider", "seeker": "--seeker"}
+    for team, policy in policies.items():
+        policy.check_fits(world.layout.obs_shapes, team, roles[team])
+
+
+def _note_world_differences(policies: Mapping[str, OnnxPolicy], world: Any) -> None:
+    for team, policy in policies.items():
+        diff = world_differences(policy, world)
+        if diff:
+            print(f"note: {policy.path.name} ({team}) was trained in a world with " +
+                  ", ".join(f"{k}={a} (here {b})" for k, (a, b) in diff.items()))
+
+
+def record_replay(path: Path, recorder: Any, title: str, teams: Mapping[str, str],
+                  reproduce: str) -> None:
+    from .replay import write_replay
+
+    out = write_replay(path, recorder.episodes, recorder.world, title, teams, reproduce)
+    print(f"replay: {out} ({len(recorder.episodes)} episodes, {out.stat().st_size / 1e6:.2f} MB; "
+          "open it in a browser)")
+
+
 def main(args: argparse.Namespace) -> int:
     if args.episodes < 1:
         raise ConfigError("--episodes", "episodes", args.episodes, "at least 1")
     video = _check_video_target(args.video, args.env) if args.video else None
     if video is not None and getattr(args, "video_episodes", 1) < 1:
         raise ConfigError("--video-episodes", "video_episodes", args.video_episodes, "at least 1")
-    hider = args.hider or SHIPPED_MODELS / "Hider.onnx"
-    seeker = args.seeker or SHIPPED_MODELS / "Seeker.onnx"
+    replay = check_replay_target(args.replay, args.env) if getattr(args, "replay", None) else None
+    deterministic = getattr(args, "deterministic", False)
+    hider = Path(args.hider or SHIPPED_MODELS / "Hider.onnx")
+    seeker = Path(args.seeker or SHIPPED_MODELS / "Seeker.onnx")
     policies = load_policies(hider, seeker, seed=args.seed)
-    env = open_env(args.env, args.arena, render=video is not None, seed=args.seed)
-    try:
-        check_policies(policies, env)
-        for team, policy in policies.items():
-            diff = world_differences(policy, getattr(env, "world", None))
-            if diff:
-                print(f"note: {policy.path.name} ({team}) was trained in a world with " +
-                      ", ".join(f"{k}={a} (here {b})" for k, (a, b) in diff.items()))
-        frames: list | None = [] if video is not None else None
-        episodes = play_episodes(policies, env, args.episodes, seed=args.seed,
-                                 deterministic=getattr(args, "deterministic", False),
-                                 frames=frames, video_episodes=getattr(args, "video_episodes", 1))
-    finally:
-        env.close()
-    source = "twin" if args.env == "twin" else args.env
-    print(format_report(episodes, f"play {Path(hider)} vs {Path(seeker)} "
-                                  f"in {source} ({args.arena})"))
-    if video is not None and frames:
-        fps = 1.0 / float(getattr(getattr(env, "world", None), "dt", 0.075))
-        print(f"video: {write_video(video, frames, fps)} ({len(frames)} frames)")
+    if args.env == "twin":
+        from .contract import load_world_config
+        from .replay import ReplayRecorder
+
+        world = load_world_config(args.arena)
+        _check_policies_fit(policies, world)
+        _note_world_differences(policies, world)
+        frames = FrameRecorder(args.video_episodes) if video is not None else None
+        recorder = ReplayRecorder(min(args.replay_episodes, args.episodes)) if replay else None
+        episodes = play_twin(policies, world, args.episodes, seed=args.seed,
+                             deterministic=deterministic,
+                             observers=[o for o in (frames, recorder) if o is not None])
+        source = "twin"
+    else:
+        env = open_env(args.env, args.arena, seed=args.seed)
+        try:
+            check_policies(policies, env)
+            _note_world_differences(policies, getattr(env, "world", None))
+            episodes = play_episodes(policies, env, args.episodes, seed=args.seed,
+                                     deterministic=deterministic)
+        finally:
+            env.close()
+        world, frames, recorder, source = None, None, None, args.env
+    print(format_report(episodes, f"play {hider} vs {seeker} in {source} ({args.arena})"))
+    if frames is not None:
+        print(f"video: {write_video(video, frames.frames, 1.0 / world.dt)} "
+              f"({len(frames.frames)} frames)")
+    if recorder is not None:
+        again = (f"hideseek play --hider {hider} --seeker {seeker} --arena {args.arena} "
+                 f"--episodes 1 --seed {{seed}}" + (" --deterministic" if deterministic else ""))
+        record_replay(replay, recorder, f"{hider.name} vs {seeker.name} ({args.arena})",
+                      {"hider": str(hider), "seeker": str(seeker)}, again)
     return 0
 
 
 # ------------------------------------------------------------------------------ eval (torch)
 def evaluate(target: str | Path, episodes: int, seed: int = 0, checkpoint: int | None = None,
-             deterministic: bool = False, max_arenas: int = 64) -> tuple[list[dict[str, float]], Any]:
-    """``episodes`` twin episodes with a run's PyTorch actors (decentralized: each agent's
-    action depends only on its own row). Returns the per-episode statistics and the policy."""
+             deterministic: bool = False, observers: Sequence[Any] = ()
+             ) -> tuple[list[dict[str, float]], Any]:
+    """``episodes`` twin episodes (episode e: seed ``seed + e``) with a run's PyTorch actors
+    (decentralized: each agent's action depends only on its own row). Returns the per-episode
+    statistics and the policy."""
     import torch
 
     from .checkpoint import load_policy
-    from .rollout import Collector
-    from .sim import TwinSim
+    from .evaluation.actors import TorchActor
+    from .evaluation.runner import run_episodes, twin_factory
 
     loaded = load_policy(target, checkpoint=checkpoint, device="cpu")
-    world = loaded.world
-    arenas = max(1, min(episodes, max_arenas))
-    sim = TwinSim(world, num_arenas=arenas, device="cpu", seed=seed)
-    collector = Collector(sim, loaded.actors, world.layout.team_slices(),
-                          torch.Generator().manual_seed(seed), steps=world.horizon,
-                          deterministic=deterministic)
-    collector.reset(seed)
-    results: list[dict[str, float]] = []
-
-    def keep(stats: dict[str, torch.Tensor], ended: torch.Tensor) -> None:
-        for arena in torch.nonzero(ended).view(-1).tolist():
-            if len(results) < episodes:
-                results.append({k: float(v[arena]) for k, v in stats.items()})
-
-    while len(results) < episodes:
-        collector.collect(on_episode_end=keep)
+    torch.set_num_threads(EVAL_THREADS)
+    actors = {team: TorchActor(loaded.actors[team], deterministic) for team in TEAMS}
+    results = run_episodes(twin_factory(loaded.world), actors, episodes, seed=seed,
+                           observers=observers)
     return results, loaded
 
 
 def eval_main(args: argparse.Namespace) -> int:
     if args.episodes < 1:
         raise ConfigError("--episodes", "episodes", args.episodes, "at least 1")
+    replay = check_replay_target(args.replay) if getattr(args, "replay", None) else None
+    recorder = None
+    if replay is not None:
+        from .replay import ReplayRecorder
+        recorder = ReplayRecorder(min(args.replay_episodes, args.episodes))
+    deterministic = getattr(args, "deterministic", False)
     episodes, loaded = evaluate(args.target, args.episodes, seed=args.seed,
                                 checkpoint=getattr(args, "checkpoint", None),
-                                deterministic=getattr(args, "deterministic", False))
-    print(format_report(episodes, f"eval {loaded.path} (update {loaded.update}) in the twin "
-                                  f"({loaded.world.scenario})"))
+                                deterministic=deterministic,
+                                observers=[recorder] if recorder is not None else [])
+    name = f"{loaded.path} (update {loaded.update})"
+    print(format_report(episodes, f"eval {name} in the twin ({loaded.world.scenario})"))
+    if recorder is not None:
+        again = (f"hideseek eval {loaded.path} --episodes 1 --seed {{seed}}"
+                 + (" --deterministic" if deterministic else ""))
+        record_replay(replay, recorder, f"{loaded.run_dir.name}, update {loaded.update}",
+                      {"hider": name, "seeker": name}, again)
     return 0
