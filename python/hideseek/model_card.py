@@ -1,49 +1,63 @@
 """The evaluation of a shipped ONNX pair: ``python -m hideseek.model_card models/quadrant``.
 
-Plays the folder's ``Hider.onnx`` and ``Seeker.onnx`` with onnxruntime in the PettingZoo twin
-(exactly what ``hideseek play`` does), then writes ``evaluation.json`` (per statistic: mean,
-standard deviation, standard error; win rates) and the statistics table of ``MODEL_CARD.md``
-between its ``<!-- evaluation -->`` markers. The test suite replays a seeded subset of the
-episodes and holds the card to these figures.
+Plays the folder's ``Hider.onnx`` and ``Seeker.onnx`` with onnxruntime in the batched twin
+(what ``hideseek play`` does: episode k is the one-arena episode with seed ``seed + k``), then
+writes ``evaluation.json`` (per statistic: mean, standard deviation, standard error; win rates),
+the statistics table of ``MODEL_CARD.md`` between its ``<!-- evaluation -->`` markers and
+``replay.html``, a 3-D replay of the first episodes. The test suite replays a seeded subset of
+the episodes and holds the card to these figures.
+
+:func:`evaluate_actors` evaluates any (hider, seeker) pair of
+:class:`~hideseek.evaluation.actors.TeamActor` s on the same seeds (a scripted team, random
+play, another run's policies), so rows of the card compare like with like.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
+from typing import Mapping, Sequence
 
-import numpy as np
-
-from .contract import EPISODE_STATS
-from .play import SHIPPED_MODELS, load_policies, open_env, play_episodes, win_rates
+from .contract import WorldConfig, load_world_config
+from .evaluation.statistics import summarize, win_rates
+from .play import EVAL_THREADS, SHIPPED_MODELS, load_policies
 
 EVALUATION_FILE = "evaluation.json"
 CARD_FILE = "MODEL_CARD.md"
+REPLAY_FILE = "replay.html"
 BEGIN, END = "<!-- evaluation -->", "<!-- /evaluation -->"
 # Figures the card leads with (WORLD.md "Episode statistics" names).
 HEADLINE = ("hidden_fraction", "doors_blocked_prep", "room_sealed_prep", "boxes_locked_prep_by_hiders",
             "max_ramp_displacement", "seeker_on_top_steps")
 
 
-def evaluate_pair(folder: Path, episodes: int, seed: int, arena: str = "quadrant") -> dict:
+def evaluate_actors(actors: Mapping[str, object], episodes: int, seed: int,
+                    world: WorldConfig | str = "quadrant", observers: Sequence[object] = ()) -> dict:
+    """One call for any pair ``{"hider": TeamActor, "seeker": TeamActor}``: ``episodes``
+    episodes with seeds ``seed .. seed + episodes - 1`` in the batched twin -> the card's
+    evaluation (statistics with standard errors, win rates)."""
+    import torch
+
+    from .evaluation.runner import run_episodes, twin_factory
+
+    if isinstance(world, str):
+        world = load_world_config(world)
+    torch.set_num_threads(EVAL_THREADS)
+    results = run_episodes(twin_factory(world), actors, episodes, seed=seed, observers=observers)
+    return {"episodes": episodes, "seed": seed, "arena": world.scenario,
+            "statistics": summarize(results), "win_rates": win_rates(results)}
+
+
+def evaluate_pair(folder: Path, episodes: int, seed: int, arena: str = "quadrant",
+                  observers: Sequence[object] = ()) -> dict:
+    """The folder's ONNX pair, sampling in the graph (onnxruntime seeded with ``seed``)."""
+    from .evaluation.actors import OnnxActor
+
     policies = load_policies(folder / "Hider.onnx", folder / "Seeker.onnx", seed=seed)
-    env = open_env("twin", arena, render=False, seed=seed)
-    try:
-        results = play_episodes(policies, env, episodes, seed=seed)
-    finally:
-        env.close()
-    stats = {}
-    for name in EPISODE_STATS:
-        values = np.array([r[name] for r in results if name in r], dtype=float)
-        if len(values):
-            std = float(values.std(ddof=1)) if len(values) > 1 else 0.0
-            stats[name] = {"mean": float(values.mean()), "std": std,
-                           "sem": std / math.sqrt(len(values))}
-    return {"episodes": episodes, "seed": seed, "arena": arena, "statistics": stats,
-            "win_rates": win_rates(results)}
+    actors = {team: OnnxActor(policy) for team, policy in policies.items()}
+    return evaluate_actors(actors, episodes, seed, arena, observers)
 
 
 def table(evaluation: dict) -> str:
@@ -75,15 +89,32 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("folder", type=Path, nargs="?", default=SHIPPED_MODELS)
     ap.add_argument("--episodes", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--replay-episodes", type=int, default=6,
+                    help=f"episodes recorded into FOLDER/{REPLAY_FILE} (0: none)")
     args = ap.parse_args(argv)
     for name in ("Hider.onnx", "Seeker.onnx"):
         if not (args.folder / name).is_file():
             print(f"model_card: {args.folder / name}: no such file; expected an exported pair",
                   file=sys.stderr)
             return 2
-    evaluation = evaluate_pair(args.folder, args.episodes, args.seed)
+    if args.episodes < 1 or args.replay_episodes < 0:
+        print(f"model_card: --episodes {args.episodes} --replay-episodes {args.replay_episodes}: "
+              "expected at least 1 episode and a replay count >= 0", file=sys.stderr)
+        return 2
+    from .replay import ReplayRecorder, write_replay
+
+    recorder = ReplayRecorder(min(args.replay_episodes, args.episodes)) if args.replay_episodes else None
+    evaluation = evaluate_pair(args.folder, args.episodes, args.seed,
+                               observers=[recorder] if recorder is not None else [])
     write_card(args.folder, evaluation)
     print(table(evaluation))
+    if recorder is not None:
+        path = write_replay(args.folder / REPLAY_FILE, recorder.episodes, recorder.world,
+                            f"{args.folder.name}: Hider.onnx vs Seeker.onnx",
+                            {"hider": "Hider.onnx", "seeker": "Seeker.onnx"},
+                            f"hideseek play --hider {args.folder}/Hider.onnx --seeker "
+                            f"{args.folder}/Seeker.onnx --episodes 1 --seed {{seed}}")
+        print(f"model_card: wrote {path}")
     return 0
 
 
