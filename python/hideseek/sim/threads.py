@@ -1,16 +1,18 @@
-"""Pick the torch thread count under which the twin steps fastest on this machine.
+"""Pick the torch thread count under which some work runs fastest on this machine.
 
-More threads help the twin only where cores are free and batches are large; on a shared or small
-machine one thread is often faster. Measure instead of guessing: a few eager steps per candidate.
-Inductor bakes the thread count into the kernels it compiles, so call this (and
-``torch.set_num_threads`` with its answer) before building a compiled ``TwinSim``, with
-``compile=True`` if that is how the twin will run.
+More threads help only where cores are free and batches are large; on a shared or small machine
+one thread is often faster. Measure instead of guessing: :func:`fastest_threads` times any work
+under each candidate (the trainer times a whole update with it, ``hideseek.train.threads``);
+:func:`pick_threads` times a few twin steps. Inductor bakes the thread count into the kernels it
+compiles, so measure (and ``torch.set_num_threads`` with the answer) before building a compiled
+``TwinSim``, with ``compile=True`` if that is how the twin will run.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from typing import Callable
 
 import torch
 
@@ -28,6 +30,26 @@ def thread_candidates(limit: int | None = None) -> list[int]:
     return out
 
 
+def fastest_threads(measure: Callable[[], float], candidates: list[int] | None = None
+                    ) -> tuple[int, dict[int, float]]:
+    """The thread count in ``candidates`` (default :func:`thread_candidates`) for which
+    ``measure()`` -- called with torch set to that many threads, returning the seconds the work
+    took -- is smallest, and every candidate's seconds. Leaves torch's thread count as it found
+    it."""
+    options = candidates or thread_candidates()
+    if any(k < 1 for k in options):
+        raise ValueError(f"candidates: expected thread counts >= 1, got {options}")
+    before = torch.get_num_threads()
+    timings = {}
+    try:
+        for k in options:
+            torch.set_num_threads(k)
+            timings[k] = measure()
+    finally:
+        torch.set_num_threads(before)
+    return min(timings, key=timings.get), timings
+
+
 def pick_threads(world: WorldConfig, num_arenas: int, steps: int = 3,
                  candidates: list[int] | None = None, compile: bool = False) -> int:
     """The thread count in ``candidates`` (default :func:`thread_candidates`) under which
@@ -40,23 +62,16 @@ def pick_threads(world: WorldConfig, num_arenas: int, steps: int = 3,
 
     if steps < 1:
         raise ValueError(f"steps: expected >= 1, got {steps}")
-    options = candidates or thread_candidates()
-    if any(k < 1 for k in options):
-        raise ValueError(f"candidates: expected thread counts >= 1, got {options}")
-    before = torch.get_num_threads()
     gen = torch.Generator().manual_seed(0)
     actions = torch.stack([torch.randint(0, b, (num_arenas, world.max_agents), generator=gen)
                            for b in ACTION_BRANCHES], -1)
-    timings = {}
-    try:
-        for k in options:
-            torch.set_num_threads(k)
-            sim = TwinSim(world, num_arenas, seed=0, compile=compile)
-            sim.step(actions)                                     # warm-up
-            start = time.perf_counter()
-            for _ in range(steps):
-                sim.step(actions)
-            timings[k] = time.perf_counter() - start
-    finally:
-        torch.set_num_threads(before)
-    return min(timings, key=timings.get)
+
+    def measure() -> float:
+        sim = TwinSim(world, num_arenas, seed=0, compile=compile)
+        sim.step(actions)                                     # warm-up
+        start = time.perf_counter()
+        for _ in range(steps):
+            sim.step(actions)
+        return time.perf_counter() - start
+
+    return fastest_threads(measure, candidates)[0]

@@ -16,6 +16,7 @@ from ..checkpoint import CheckpointError, list_checkpoints, load_latest
 from ..config_io import ConfigError, parse_overrides
 from ..contract import REPO_ROOT
 from .config import CONFIG_FILE, RESUME_OVERRIDABLE, TrainConfig, config_to_dict, load_train_config
+from .evaluation import PeriodicEvaluation
 from .log import ScalarLog, to_host
 from .state import load, save
 from ..demo import random_rollout_stats
@@ -24,41 +25,64 @@ from .trainer import Trainer
 BASELINE_FILE = "baseline.json"
 
 
-def run(trainer: Trainer, log: ScalarLog, should_stop: Callable[[], bool] = lambda: False) -> str:
+def stop_reason(trainer: Trainer, should_stop: Callable[[], bool]) -> str | None:
+    """Why training must stop now ("steps", "time", "stopped"), or None to go on."""
+    cfg = trainer.cfg
+    if trainer.agent_steps >= cfg.total_agent_steps:
+        return "steps"
+    if cfg.max_minutes > 0 and trainer.elapsed >= cfg.max_minutes * 60:
+        return "time"
+    if should_stop() or trainer.stop_requested:
+        return "stopped"
+    return None
+
+
+def progress_total(cfg: TrainConfig, agent_steps: int, elapsed: float, steps_per_second: float) -> int:
+    """The agent-steps at which the run will stop: the step budget, or, with a time budget, the
+    steps projected at ``max_minutes`` from the training rate so far, whichever is smaller."""
+    total = cfg.total_agent_steps
+    if cfg.max_minutes > 0 and steps_per_second > 0:
+        left = max(cfg.max_minutes * 60 - elapsed, 0.0)
+        total = min(total, agent_steps + int(steps_per_second * left))
+    return max(total, agent_steps)
+
+
+def run(trainer: Trainer, log: ScalarLog, should_stop: Callable[[], bool] = lambda: False,
+        evaluate: Callable[[Trainer], dict[str, float]] | None = None) -> str:
     """Train until a budget is spent or ``should_stop``; checkpoints every K updates and at the
-    end. Returns why it stopped: "steps", "time" or "stopped"."""
+    end. ``evaluate(trainer)`` (the periodic evaluation) runs before each checkpoint but the one
+    of a stop the user asked for, its scalars logged with that update's. Returns why it stopped:
+    "steps", "time" or "stopped"."""
     cfg = trainer.cfg
     from tqdm import tqdm
 
-    bar = tqdm(total=cfg.total_agent_steps, initial=min(trainer.agent_steps, cfg.total_agent_steps),
-               unit="step", unit_scale=True, dynamic_ncols=True, disable=not cfg.progress,
-               desc=cfg.name)
-    reason = "steps"
+    start_steps, start_elapsed = trainer.agent_steps, trainer.elapsed
+    bar = tqdm(total=progress_total(cfg, trainer.agent_steps, trainer.elapsed, 0.0),
+               initial=min(trainer.agent_steps, cfg.total_agent_steps), unit="step",
+               unit_scale=True, dynamic_ncols=True, disable=not cfg.progress, desc=cfg.name)
+    reason = stop_reason(trainer, should_stop)
     try:
-        while True:
-            if trainer.agent_steps >= cfg.total_agent_steps:
-                reason = "steps"
-                break
-            if cfg.max_minutes > 0 and trainer.elapsed >= cfg.max_minutes * 60:
-                reason = "time"
-                break
-            if should_stop() or trainer.stop_requested:
-                reason = "stopped"
-                break
+        while reason is None:
             before = trainer.agent_steps
             scalars = to_host(trainer.train_update())
+            reason = stop_reason(trainer, should_stop)
+            checkpoint = trainer.update % cfg.checkpoint_every == 0 or reason is not None
+            if checkpoint and evaluate is not None and reason != "stopped":
+                scalars.update(evaluate(trainer))
             log.write(trainer.update, trainer.agent_steps, trainer.elapsed, scalars)
+            rate = (trainer.agent_steps - start_steps) / max(trainer.elapsed - start_elapsed, 1e-9)
+            bar.total = progress_total(cfg, trainer.agent_steps, trainer.elapsed, rate)
             bar.update(trainer.agent_steps - before)  # a partial Ray round trains on fewer
             bar.set_postfix(sps=f"{scalars['perf/sps']:.0f}",
                             hidden=f"{scalars['episode/hidden_fraction']:.2f}",
                             left=(f"{max(cfg.max_minutes - trainer.elapsed / 60, 0):.1f}min"
                                   if cfg.max_minutes > 0 else "-"))
-            if trainer.update % cfg.checkpoint_every == 0:
+            if checkpoint:
                 save(trainer)
     finally:
         bar.close()
     if not list_checkpoints(trainer.run_dir) or max(list_checkpoints(trainer.run_dir)) != trainer.update:
-        save(trainer)
+        save(trainer)   # nothing was trained in this session: the budget was already spent
     return reason
 
 
@@ -107,9 +131,10 @@ def prepare(args) -> tuple[Trainer, tuple[Path, dict, dict] | None]:
     if cfg.torch_threads > 0:
         torch.set_num_threads(cfg.torch_threads)
     elif torch.device(cfg.device).type == "cpu":
-        # More threads help only where cores are free: measure on this machine, now.
-        from ..sim import pick_threads
-        picked = pick_threads(world, min(cfg.num_arenas, 1024), compile=cfg.sim_compile)
+        # More threads help only where cores are free: measure on this machine, now, what the
+        # run will do (the twin, acting and the update together).
+        from .threads import pick_training_threads
+        picked, timings = pick_training_threads(cfg, world)
         torch.set_num_threads(picked)
     if env and ray is None:
         from ..envs.unity_vec import UnityVecSim
@@ -122,9 +147,23 @@ def prepare(args) -> tuple[Trainer, tuple[Path, dict, dict] | None]:
     (run_dir / CONFIG_FILE).write_text(yaml.safe_dump(config_to_dict(cfg, world_over), sort_keys=False))
     trainer = Trainer(cfg, world, run_dir, sim=sim, world_over=world_over, ray=ray)
     if picked is not None:  # said once the run is set up: a refused config stays one line
-        print(f"hideseek train: {picked} torch thread(s), the fastest measured here "
-              f"(torch_threads=N to choose)", file=sys.stderr)
+        measured = ", ".join(f"{k}: {s:.2f} s" for k, s in timings.items())
+        print(f"hideseek train: {picked} torch thread(s), the fastest measured here for one "
+              f"update ({measured}; torch_threads=N to choose)", file=sys.stderr)
     return trainer, resume
+
+
+def periodic_evaluation(trainer: Trainer, args) -> PeriodicEvaluation | None:
+    """The evaluation at each checkpoint, unless switched off or the run plays a Unity build
+    (the evaluation plays the twin, which would measure another world)."""
+    cfg = trainer.cfg.evaluation
+    if not cfg.enabled:
+        return None
+    if _unity_env(args) is not None:
+        print("hideseek train: no periodic evaluation: it plays the twin, this run a Unity build",
+              file=sys.stderr)
+        return None
+    return PeriodicEvaluation(cfg, trainer.world, trainer.device)
 
 
 def _unity_env(args) -> str | None:
@@ -181,7 +220,7 @@ def main(args) -> int:
     log = ScalarLog(run_dir, trainer.update if resume is not None else None, cfg.tensorboard)
     worker_errors = _worker_errors(_unity_env(args), getattr(args, "ray", None))
     try:
-        reason = run(trainer, log)
+        reason = run(trainer, log, evaluate=periodic_evaluation(trainer, args))
     except worker_errors as exc:
         path = save(trainer)
         print(f"hideseek train: a worker failed and could not recover: {exc}\n"

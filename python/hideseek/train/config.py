@@ -16,7 +16,7 @@ from ..models import ModelConfig
 CONFIG_FILE = "config.yaml"
 # Keys a resumed run may change: budgets and output only, never what the learning depends on.
 RESUME_OVERRIDABLE = ("total_agent_steps", "max_minutes", "checkpoint_every", "progress", "plot",
-                      "tensorboard")
+                      "tensorboard", "evaluation")
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,22 @@ class SelfPlayConfig:
         gt=0.0, lt=1.0, doc="share of arenas in which it does"))
     snapshot_every: int = field(default=10, metadata=spec(ge=1, doc="updates between snapshots"))
     pool_size: int = field(default=8, metadata=spec(ge=1, le=1000))
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """The periodic evaluation (``hideseek.train.evaluation``): at each checkpoint the current
+    actors play the same episodes in the twin, deterministic and sampled."""
+
+    enabled: bool = field(default=True, metadata=spec(
+        doc="evaluate at each checkpoint save (in-process twin or Ray twin workers only)"))
+    episodes: int = field(default=400, metadata=spec(ge=1, le=1_000_000, doc="episodes per mode"))
+    seed: int = field(default=1_000_000, metadata=spec(
+        ge=0, doc="episode e plays seed + e (the same at every checkpoint; `hideseek eval "
+                  "RUN --seed` replays them)"))
+    replay_episodes: int = field(default=0, metadata=spec(
+        ge=0, le=1000, doc="episodes of a replay written next to each checkpoint "
+                           "(update_N.replay.html, about 0.8 MB each); 0 = none"))
 
 
 @dataclass(frozen=True)
@@ -59,6 +75,7 @@ class TrainConfig:
     ppo: PPOConfig = field(default_factory=PPOConfig)
     icm: ICMConfig = field(default_factory=ICMConfig)
     selfplay: SelfPlayConfig = field(default_factory=SelfPlayConfig)
+    evaluation: EvalConfig = field(default_factory=EvalConfig)
 
     def check(self, source: str) -> None:
         try:
