@@ -21,13 +21,14 @@ def _records(run) -> list[dict]:
 
 
 def test_periodic_evaluation_logs_both_modes_at_each_checkpoint(tmp_path):
-    """Checkpoints at updates 2 and 3 (the end): both evaluated in both modes, over the same
-    seeds, beside the training statistics in scalars.jsonl and TensorBoard; a replay next to
-    each checkpoint when asked for."""
+    """A checkpoint after every update, an evaluation at every second one and at the end
+    (updates 2 and 3): both modes, beside the training statistics in scalars.jsonl and
+    TensorBoard; a replay next to each evaluated checkpoint when asked for."""
     steps = 3 * 8 * 4 * 4
-    args = _overrides(tmp_path, "ev", total_agent_steps=steps, checkpoint_every=2,
+    args = _overrides(tmp_path, "ev", total_agent_steps=steps, checkpoint_every=1,
                       **{"model.recurrent": "none", "selfplay.opponent_prob": 0.0,
-                         "evaluation.episodes": 5, "evaluation.replay_episodes": 2})
+                         "evaluation.episodes": 5, "evaluation.every": 2,
+                         "evaluation.replay_episodes": 2})
     assert _train(args) == 0
     run = _only_run(tmp_path, "ev")
     records = _records(run)
@@ -41,8 +42,8 @@ def test_periodic_evaluation_logs_both_modes_at_each_checkpoint(tmp_path):
             assert abs(sum(rates) - 1.0) < 1e-9
         assert r["perf/eval_seconds"] > 0
         assert "episode/hidden_fraction" in r   # the training statistics of the same update
+    assert sorted(list_checkpoints(run)) == [1, 2, 3]
     for update in (2, 3):
-        assert update in list_checkpoints(run)
         page = replay_path(run, update).read_text()
         assert '"format":"hideseek-replay/1"' in page and f"update {update}" in page
     assert not replay_path(run, 1).exists()

@@ -48,11 +48,11 @@ def progress_total(cfg: TrainConfig, agent_steps: int, elapsed: float, steps_per
 
 
 def run(trainer: Trainer, log: ScalarLog, should_stop: Callable[[], bool] = lambda: False,
-        evaluate: Callable[[Trainer], dict[str, float]] | None = None) -> str:
+        evaluate: Callable[[Trainer, bool], dict[str, float]] | None = None) -> str:
     """Train until a budget is spent or ``should_stop``; checkpoints every K updates and at the
-    end. ``evaluate(trainer)`` (the periodic evaluation) runs before each checkpoint but the one
-    of a stop the user asked for, its scalars logged with that update's. Returns why it stopped:
-    "steps", "time" or "stopped"."""
+    end. ``evaluate(trainer, final)`` (the periodic evaluation) runs before each checkpoint but
+    the one of a stop the user asked for, its scalars logged with that update's. Returns why it
+    stopped: "steps", "time" or "stopped"."""
     cfg = trainer.cfg
     from tqdm import tqdm
 
@@ -68,7 +68,7 @@ def run(trainer: Trainer, log: ScalarLog, should_stop: Callable[[], bool] = lamb
             reason = stop_reason(trainer, should_stop)
             checkpoint = trainer.update % cfg.checkpoint_every == 0 or reason is not None
             if checkpoint and evaluate is not None and reason != "stopped":
-                scalars.update(evaluate(trainer))
+                scalars.update(evaluate(trainer, reason is not None))
             log.write(trainer.update, trainer.agent_steps, trainer.elapsed, scalars)
             rate = (trainer.agent_steps - start_steps) / max(trainer.elapsed - start_elapsed, 1e-9)
             bar.total = progress_total(cfg, trainer.agent_steps, trainer.elapsed, rate)

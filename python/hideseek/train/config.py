@@ -37,6 +37,8 @@ class EvalConfig:
     enabled: bool = field(default=True, metadata=spec(
         doc="evaluate at each checkpoint save (in-process twin or Ray twin workers only)"))
     episodes: int = field(default=400, metadata=spec(ge=1, le=1_000_000, doc="episodes per mode"))
+    every: int = field(default=1, metadata=spec(
+        ge=1, le=1_000_000, doc="evaluate at every N-th checkpoint (and always at the last)"))
     seed: int = field(default=1_000_000, metadata=spec(
         ge=0, doc="episode e plays seed + e (the same at every checkpoint; `hideseek eval "
                   "RUN --seed` replays them)"))

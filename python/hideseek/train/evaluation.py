@@ -1,6 +1,7 @@
 """The trainer's periodic evaluation: at each checkpoint the current actors play
 ``evaluation.episodes`` twin episodes (episode e: seed ``evaluation.seed + e``, the same at every
-checkpoint) with deterministic and with sampled actions, as arenas of one batched twin
+checkpoint; ``evaluation.every`` thins them) with deterministic and with sampled actions, as
+arenas of one batched twin
 (:mod:`hideseek.evaluation.runner`). The means and win rates are logged beside the training
 statistics as ``eval_deterministic/*`` and ``eval_sampled/*``; with ``evaluation.replay_episodes``
 the sampled play's first episodes become ``checkpoints/update_N.replay.html``.
@@ -31,17 +32,20 @@ def replay_path(run_dir: Path, update: int) -> Path:
 
 
 class PeriodicEvaluation:
-    """Call with the trainer at a checkpoint -> the scalars to log."""
+    """Call with the trainer at a checkpoint -> the scalars to log (none where ``every`` skips
+    this checkpoint; the last checkpoint of a run, ``final``, is always evaluated)."""
 
     def __init__(self, cfg: EvalConfig, world: WorldConfig, device: torch.device):
         self.cfg, self.world, self.device = cfg, world, device
         self._sim = None   # one twin of `episodes` arenas, built at the first evaluation
 
-    def __call__(self, trainer) -> dict[str, float]:
+    def __call__(self, trainer, final: bool = False) -> dict[str, float]:
         from ..sim import TwinSim
 
-        started = time.perf_counter()
         cfg = self.cfg
+        if not final and (trainer.update // trainer.cfg.checkpoint_every) % cfg.every:
+            return {}
+        started = time.perf_counter()
         if self._sim is None:
             self._sim = TwinSim(self.world, cfg.episodes, device=self.device, seed=cfg.seed)
         scalars: dict[str, float] = {}
