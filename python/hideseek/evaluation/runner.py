@@ -77,7 +77,9 @@ def run_episodes(sim: Simulator | SimFactory, actors: Mapping[str, TeamActor], e
     """Play ``episodes`` episodes (episode e with seed ``seed + e``) and return their statistics
     in episode order. ``sim`` is a simulator (played in rounds of its own arena count; arenas
     beyond the last round's episodes play unused) or a factory (rounds of up to ``max_arenas``
-    arenas). The actors' randomness comes from one ``torch.Generator`` seeded with ``seed``."""
+    arenas). The actors' randomness comes from one ``torch.Generator`` seeded with ``seed``:
+    sampled play repeats exactly for the same seed and round size (its draws are per arena),
+    deterministic play for any round size."""
     if episodes < 1:
         raise ValueError(f"episodes: expected at least 1, got {episodes}")
     if max_arenas < 1:
