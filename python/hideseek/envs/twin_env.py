@@ -16,6 +16,7 @@ import torch
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
+from ..backends import check_backend, make_simulator
 from ..contract import ACTION_BRANCHES, NOOP_ACTION, WorldConfig, load_world_config
 from ..sim import AgentObs, TwinSim
 
@@ -83,9 +84,10 @@ class TwinParallelEnv(ContractSpaces, ParallelEnv):
                 "is_parallelizable": True, "render_fps": 13}
 
     def __init__(self, world: WorldConfig, render_mode: str | None = None,
-                 device: str = "cpu", seed: int | None = None):
+                 device: str = "cpu", seed: int | None = None, backend: str = "twin"):
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode: expected None or 'rgb_array', got {render_mode!r}")
+        self.backend = check_backend(backend)
         self.world = world
         self.render_mode = render_mode
         self.device = device
@@ -105,8 +107,8 @@ class TwinParallelEnv(ContractSpaces, ParallelEnv):
 
     def reset(self, seed: int | None = None, options: dict | None = None):
         if self._sim is None:
-            self._sim = TwinSim(self.world, 1, self.device,
-                                seed=self._initial_seed if seed is None else seed)
+            self._sim = make_simulator(self.backend, self.world, 1, self.device,
+                                       seed=self._initial_seed if seed is None else seed)
             obs = self._sim.obs
         else:
             obs = self._sim.reset(seed)
@@ -165,12 +167,13 @@ class TwinParallelEnv(ContractSpaces, ParallelEnv):
         self._sim = None
 
 
-_ENV_KWARGS = {"render_mode", "device", "seed"}
+_ENV_KWARGS = {"render_mode", "device", "seed", "backend"}
 
 
 def make_env(arena: str = "quadrant", **overrides: Any) -> TwinParallelEnv:
     """``make_env("quadrant", horizon=40, render_mode="rgb_array")``: world fields override the
-    arena YAML (validated), the rest configure the env."""
+    arena YAML (validated), the rest configure the env; ``backend="physx"`` steps the world on
+    PhysX (``hideseek.physx``, the physx extra) instead of the twin."""
     env_kwargs = {k: overrides.pop(k) for k in list(overrides) if k in _ENV_KWARGS}
     world_fields = {f.name for f in dataclasses.fields(WorldConfig)}
     unknown = sorted(set(overrides) - world_fields)

@@ -8,6 +8,8 @@ everything else; so does the twin. Twin-only flags start with ``--twin-``:
 ``--twin-arenas K``          arenas when neither the handshake's ``num_areas`` (> 1) nor the
                              ``num_arenas`` parameter says otherwise.
 ``--twin-device DEV``        torch device of the simulator (default cpu).
+``--twin-backend NAME``      the engine behind the protocol: ``twin`` (default) or ``physx`` (the
+                             world on PhysX 5, ``hideseek.physx``; needs the physx extra).
 ``--twin-threads N``         torch CPU threads (default 1: several players usually share the
                              machine, and one arena batch is small).
 ``--twin-fault KIND@STEP``   fault injection for tests: ``crash``, ``hang``, ``nan`` or ``garbage``
@@ -24,6 +26,8 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..backends import BACKENDS
 
 FAULT_KINDS = ("crash", "hang", "nan", "garbage")
 
@@ -46,6 +50,7 @@ class PlayerOptions:
     fault: Fault | None
     argv: tuple[str, ...]
     step_sleep_ms: float = 0.0
+    backend: str = "twin"
 
 
 def parse_fault(text: str) -> tuple[str, int]:
@@ -68,6 +73,7 @@ def parse_args(argv: list[str]) -> PlayerOptions:
     p.add_argument("--twin-arena", default="quadrant")
     p.add_argument("--twin-arenas", type=int, default=1)
     p.add_argument("--twin-device", default="cpu")
+    p.add_argument("--twin-backend", default="twin")
     p.add_argument("--twin-threads", type=int, default=1)
     p.add_argument("--twin-fault", default=None)
     p.add_argument("--twin-fault-once", default=None)
@@ -84,9 +90,12 @@ def parse_args(argv: list[str]) -> PlayerOptions:
     if not ns.twin_step_sleep_ms >= 0:  # also rejects NaN
         raise ValueError(f"--twin-step-sleep-ms {ns.twin_step_sleep_ms}: expected a number of "
                          "milliseconds >= 0")
+    if ns.twin_backend not in BACKENDS:
+        raise ValueError(f"--twin-backend {ns.twin_backend!r}: expected one of {', '.join(BACKENDS)}")
     # "-logFile -" means stdout in Unity; the twin treats it as "no file".
     log_file = None if ns.logFile in (None, "-") else Path(ns.logFile)
     return PlayerOptions(port=ns.mlagents_port, log_file=log_file, arena=ns.twin_arena,
                          arenas=ns.twin_arenas, device=ns.twin_device,
                          threads=ns.twin_threads, fault=fault,
-                         argv=tuple(argv), step_sleep_ms=ns.twin_step_sleep_ms)
+                         argv=tuple(argv), step_sleep_ms=ns.twin_step_sleep_ms,
+                         backend=ns.twin_backend)

@@ -17,9 +17,11 @@ import traceback
 import grpc
 import torch
 
+from ..backends import check_backend, make_simulator
 from ..config_io import ConfigError
 from ..contract import load_world_config
 from ..envs import mlagents_compat
+from ..physx import PhysxUnavailable
 from .academy import QuitRequested, TwinAcademy
 from .options import PlayerOptions, parse_args
 
@@ -119,8 +121,14 @@ class TwinPlayer:
                  params.package_version, params.communication_version, params.seed,
                  params.num_areas)
         world = load_world_config(self.options.arena)
+        backend = self.options.backend
+        log.info("simulator: %s", backend)
+
+        def make_sim(world, num_arenas: int, device: str, seed: int):
+            return make_simulator(backend, world, num_arenas, device=device, seed=seed)
         return TwinAcademy(world, default_arenas=self.options.arenas, device=self.options.device,
-                           seed=params.seed, num_areas=max(params.num_areas, 1))
+                           seed=params.seed, num_areas=max(params.num_areas, 1),
+                           sim_factory=make_sim)
 
     def _inject(self, academy: TwinAcademy) -> None:
         """Fire the configured fault if this STEP is its step (fault injection for tests)."""
@@ -163,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         options = parse_args(argv)
-    except ValueError as exc:
+        check_backend(options.backend)
+    except (ValueError, PhysxUnavailable) as exc:
         print(f"HideAndSeekTwin: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     _setup_logging(options)
