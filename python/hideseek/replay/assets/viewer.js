@@ -12,7 +12,7 @@ function hideseekViewer(THREE, data) {
     locked: [0x6e96eb, 0xeb786e],      // an object locked by that team
     edge: 0x282828,
   };
-  const TEAM_NAMES = ["hiders", "seekers"];
+  const OUTCOMES = { hider: "hiders won", seeker: "seekers won", draw: "a draw" };
   const AGENT_HEIGHT = 0.3;            // drawn height of an agent's cylinder (m)
   const CONE_REACH = 1.2;              // drawn length of a vision cone (vision itself has none)
   const world = data.world;
@@ -51,8 +51,8 @@ function hideseekViewer(THREE, data) {
   sun.position.set(3, 8, 5);
   scene.add(sun);
   const camera = new THREE.PerspectiveCamera(45, 1, 0.05, 200);
-  const view = { target: new THREE.Vector3(0, 0, 0), radius: world.floor_size * 1.55,
-                 theta: 0.55, phi: 0.85, mode: "orbit" };
+  const ORBIT = { radius: world.floor_size * 1.8, theta: 0.5, phi: 0.82 };   // the opening view
+  const view = { target: new THREE.Vector3(0, 0, 0), ...ORBIT, mode: "orbit" };
 
   function placeCamera() {
     const { target, radius, theta, phi } = view;
@@ -65,16 +65,19 @@ function hideseekViewer(THREE, data) {
   function setCamera(mode) {
     view.mode = mode;
     view.target.set(0, 0, 0);
-    if (mode === "top") {  // straight down, arena +y up on the screen
-      const half = world.floor_size / 2 + 0.4;
+    if (mode === "top") {  // straight down, arena +y up on the screen, the walls' tops in view
+      const half = world.floor_size / 2 + 0.3;
       const fit = Math.max(1, 1 / Math.max(camera.aspect, 1e-3));
-      view.radius = (half * fit) / Math.tan(THREE.MathUtils.degToRad(camera.fov / 2));
+      view.radius = (half * fit) / Math.tan(THREE.MathUtils.degToRad(camera.fov / 2)) + world.wall_height;
       view.theta = 0;
       view.phi = 1e-4;
+      // Where the canvas is wider than the arena, move the arena right, clear of the HUD.
+      const metresPerPixel = (2 * half * fit) / Math.max(canvas.clientHeight, 1);
+      const spare = (canvas.clientWidth * metresPerPixel) / 2 - half;
+      const hud = $("hud").getBoundingClientRect().right - canvas.getBoundingClientRect().left;
+      view.target.x = -Math.min(Math.max(hud * metresPerPixel + 0.1 - spare, 0), spare);
     } else {
-      view.radius = world.floor_size * 1.55;
-      view.theta = 0.55;
-      view.phi = 0.85;
+      Object.assign(view, ORBIT);
     }
     $("camera").value = mode;
     placeCamera();
@@ -398,8 +401,7 @@ function hideseekViewer(THREE, data) {
     buildArena(ep);
     $("episode").value = String(state.episode);
     $("timeline").max = String(ep.steps - 1);
-    const winner = { hider: "hiders won", seeker: "seekers won", draw: "a draw" }[ep.outcome] || "";
-    $("hud-episode").textContent = `episode ${ep.index} \u00b7 seed ${ep.seed} \u00b7 ${winner}`;
+    $("hud-episode").textContent = `episode ${ep.index} \u00b7 seed ${ep.seed} \u00b7 ${OUTCOMES[ep.outcome] || ""}`;
     $("hud-reproduce").textContent = data.reproduce ? data.reproduce.replace("{seed}", ep.seed) : "";
     drawStrip();
     state.frame = 0;
@@ -444,13 +446,13 @@ function hideseekViewer(THREE, data) {
   $("legend").innerHTML =
     `<span class="swatch" style="background:#286ee6"></span>hider ` +
     `<span class="swatch" style="background:#dc3c32"></span>seeker ` +
-    `<span class="swatch" style="background:#6e96eb"></span>/<span class="swatch" style="background:#eb786e"></span>locked by ` +
-    `hiders/seekers; a held object takes its holder's colour; red ring: a seeker sees this hider`;
+    `<span class="swatch" style="background:#6e96eb"></span><span class="swatch" style="background:#eb786e"></span>locked; ` +
+    `held: the holder's colour; red ring: seen by a seeker`;
   const select = $("episode");
   episodes.forEach((ep, i) => {
     const opt = document.createElement("option");
     opt.value = String(i);
-    opt.textContent = `${ep.index} (seed ${ep.seed}, ${ep.outcome || "?"})`;
+    opt.textContent = `${ep.index}: seed ${ep.seed}, ${OUTCOMES[ep.outcome] || "?"}`;
     select.appendChild(opt);
   });
   select.addEventListener("change", () => { setPlaying(false); selectEpisode(Number(select.value)); });
@@ -471,7 +473,8 @@ function hideseekViewer(THREE, data) {
   $("show-cones").addEventListener("change", () => show(state.frame));
   $("show-sight").addEventListener("change", () => show(state.frame));
   window.addEventListener("keydown", (e) => {
-    if (e.target.tagName === "SELECT") return;
+    // A focused list or timeline handles its own keys (the timeline steps by itself).
+    if (e.target.tagName === "SELECT" || e.target.type === "range") return;
     if (e.key === " ") { e.preventDefault(); $("play").click(); }
     else if (e.key === "ArrowLeft") $("prev").click();
     else if (e.key === "ArrowRight") $("next").click();
