@@ -17,6 +17,7 @@ import re
 import sys
 from pathlib import Path
 
+from .backends import BACKENDS
 from .config_io import ConfigError
 from .envs.mlagents_compat import BIND_ADDRESS_ENV  # light: imports no mlagents_envs
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -210,6 +211,12 @@ def _add_replay_flags(p: argparse.ArgumentParser) -> None:
                    help="episodes recorded into --replay (default 10)")
 
 
+def _add_backend_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", choices=BACKENDS, default="twin",
+                   help="the in-process engine: twin (default) or physx (the world on PhysX 5; "
+                        "needs the physx extra)")
+
+
 def _add_play(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("play", help="decentralized playback of ONNX policies (onnxruntime only)")
     p.add_argument("--hider", default=None,
@@ -218,6 +225,7 @@ def _add_play(sub: argparse._SubParsersAction) -> None:
                    help="Seeker.onnx (default: the shipped pretrained models/quadrant/Seeker.onnx)")
     p.add_argument("--env", type=twin_or_build, default="twin",
                    help="'twin' or the path of a Unity build")
+    _add_backend_flag(p)
     p.add_argument("--arena", default="quadrant")
     p.add_argument("--episodes", type=positive_int, default=10)
     p.add_argument("--seed", type=seed_int, default=0)
@@ -238,6 +246,7 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--episodes", type=positive_int, default=32)
     p.add_argument("--seed", type=seed_int, default=0)
     p.add_argument("--deterministic", action="store_true", help="arg-max actions, no sampling")
+    _add_backend_flag(p)
     _add_replay_flags(p)
     p.set_defaults(entry="hideseek.play:eval_main")
 
@@ -273,6 +282,10 @@ def main(argv: list[str] | None = None) -> int:
         if reader is not None and isinstance(exc, reader.UnityError):
             print(f"hideseek {args.command}: {exc}", file=sys.stderr)
             return 1
+        physx = sys.modules.get("hideseek.physx")
+        if physx is not None and isinstance(exc, physx.PhysxUnavailable):
+            print(f"hideseek {args.command}: {exc}", file=sys.stderr)
+            return 2
         ray_sampler = sys.modules.get("hideseek.ray_sampler")
         if ray_sampler is not None and isinstance(exc, ray_sampler.RolloutWorkerError):
             print(f"hideseek {args.command}: {exc}", file=sys.stderr)

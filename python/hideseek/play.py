@@ -218,17 +218,21 @@ class FrameRecorder:
 
 
 def play_twin(policies: Mapping[str, OnnxPolicy], world: Any, episodes: int, seed: int = 0,
-              deterministic: bool = False, observers: Sequence[Any] = ()) -> list[dict[str, float]]:
+              deterministic: bool = False, observers: Sequence[Any] = (),
+              backend: str = "twin") -> list[dict[str, float]]:
     """``episodes`` twin episodes (episode e: seed ``seed + e``) as arenas of one batched
-    ``TwinSim``, each team's ONNX policy deciding for all its agents in one call per step."""
+    ``TwinSim`` (or ``PhysxSim``: ``backend="physx"``), each team's ONNX policy deciding for
+    all its agents in one call per step."""
     import torch
 
+    from .backends import simulator_factory
     from .evaluation.actors import OnnxActor
-    from .evaluation.runner import run_episodes, twin_factory
+    from .evaluation.runner import run_episodes
 
     torch.set_num_threads(EVAL_THREADS)
+    factory = simulator_factory(backend, world)
     actors = {team: OnnxActor(policy, deterministic) for team, policy in policies.items()}
-    return run_episodes(twin_factory(world), actors, episodes, seed=seed, observers=observers)
+    return run_episodes(factory, actors, episodes, seed=seed, observers=observers)
 
 
 def _check_policies_fit(policies: Mapping[str, OnnxPolicy], world: Any) -> None:
@@ -264,6 +268,10 @@ def main(args: argparse.Namespace) -> int:
     deterministic = getattr(args, "deterministic", False)
     hider = Path(args.hider or SHIPPED_MODELS / "Hider.onnx")
     seeker = Path(args.seeker or SHIPPED_MODELS / "Seeker.onnx")
+    backend = getattr(args, "backend", "twin")
+    if backend != "twin" and args.env != "twin":
+        raise ConfigError("--backend", "backend", backend, "twin with --env BUILD (a Unity build "
+                          "brings its own physics)")
     policies = load_policies(hider, seeker, seed=args.seed)
     if args.env == "twin":
         from .contract import load_world_config
@@ -276,8 +284,9 @@ def main(args: argparse.Namespace) -> int:
         recorder = ReplayRecorder(min(args.replay_episodes, args.episodes)) if replay else None
         episodes = play_twin(policies, world, args.episodes, seed=args.seed,
                              deterministic=deterministic,
-                             observers=[o for o in (frames, recorder) if o is not None])
-        source = "twin"
+                             observers=[o for o in (frames, recorder) if o is not None],
+                             backend=backend)
+        source = backend
     else:
         env = open_env(args.env, args.arena, seed=args.seed)
         try:
@@ -294,7 +303,8 @@ def main(args: argparse.Namespace) -> int:
               f"({len(frames.frames)} frames)")
     if recorder is not None:
         again = (f"hideseek play --hider {hider} --seeker {seeker} --arena {args.arena} "
-                 f"--episodes 1 --seed {{seed}}" + (" --deterministic" if deterministic else ""))
+                 f"--episodes 1 --seed {{seed}}" + (" --deterministic" if deterministic else "")
+                 + (f" --backend {backend}" if backend != "twin" else ""))
         record_replay(replay, recorder, f"{hider.name} vs {seeker.name} ({args.arena})",
                       {"hider": str(hider), "seeker": str(seeker)}, again)
     return 0
@@ -302,21 +312,23 @@ def main(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------ eval (torch)
 def evaluate(target: str | Path, episodes: int, seed: int = 0, checkpoint: int | None = None,
-             deterministic: bool = False, observers: Sequence[Any] = ()
+             deterministic: bool = False, observers: Sequence[Any] = (), backend: str = "twin"
              ) -> tuple[list[dict[str, float]], Any]:
-    """``episodes`` twin episodes (episode e: seed ``seed + e``) with a run's PyTorch actors
-    (decentralized: each agent's action depends only on its own row). Returns the per-episode
-    statistics and the policy."""
+    """``episodes`` twin (or ``backend``) episodes (episode e: seed ``seed + e``) with a run's
+    PyTorch actors (decentralized: each agent's action depends only on its own row). Returns
+    the per-episode statistics and the policy."""
     import torch
 
+    from .backends import check_backend, simulator_factory
     from .checkpoint import load_policy
     from .evaluation.actors import TorchActor
-    from .evaluation.runner import run_episodes, twin_factory
+    from .evaluation.runner import run_episodes
 
+    check_backend(backend)
     loaded = load_policy(target, checkpoint=checkpoint, device="cpu")
     torch.set_num_threads(EVAL_THREADS)
     actors = {team: TorchActor(loaded.actors[team], deterministic) for team in TEAMS}
-    results = run_episodes(twin_factory(loaded.world), actors, episodes, seed=seed,
+    results = run_episodes(simulator_factory(backend, loaded.world), actors, episodes, seed=seed,
                            observers=observers)
     return results, loaded
 
@@ -330,15 +342,19 @@ def eval_main(args: argparse.Namespace) -> int:
         from .replay import ReplayRecorder
         recorder = ReplayRecorder(min(args.replay_episodes, args.episodes))
     deterministic = getattr(args, "deterministic", False)
+    backend = getattr(args, "backend", "twin")
     episodes, loaded = evaluate(args.target, args.episodes, seed=args.seed,
                                 checkpoint=getattr(args, "checkpoint", None),
                                 deterministic=deterministic,
-                                observers=[recorder] if recorder is not None else [])
+                                observers=[recorder] if recorder is not None else [],
+                                backend=backend)
     name = f"{loaded.path} (update {loaded.update})"
-    print(format_report(episodes, f"eval {name} in the twin ({loaded.world.scenario})"))
+    where = "the twin" if backend == "twin" else backend
+    print(format_report(episodes, f"eval {name} in {where} ({loaded.world.scenario})"))
     if recorder is not None:
         again = (f"hideseek eval {loaded.path} --episodes 1 --seed {{seed}}"
-                 + (" --deterministic" if deterministic else ""))
+                 + (" --deterministic" if deterministic else "")
+                 + (f" --backend {backend}" if backend != "twin" else ""))
         record_replay(replay, recorder, f"{loaded.run_dir.name}, update {loaded.update}",
                       {"hider": name, "seeker": name}, again)
     return 0

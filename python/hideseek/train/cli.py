@@ -127,6 +127,9 @@ def prepare(args) -> tuple[Trainer, tuple[Path, dict, dict] | None]:
         run_dir = _new_run_dir(cfg)
     sim, ray = None, ray_config(args)
     env = _unity_env(args)
+    if cfg.backend == "physx" and (env or ray is not None):
+        raise ConfigError("--env/--ray", "backend", cfg.backend,
+                          "twin with a Unity build or Ray workers (backend physx runs in-process)")
     picked = None
     if cfg.torch_threads > 0:
         torch.set_num_threads(cfg.torch_threads)
@@ -136,7 +139,11 @@ def prepare(args) -> tuple[Trainer, tuple[Path, dict, dict] | None]:
         from .threads import pick_training_threads
         picked, timings = pick_training_threads(cfg, world)
         torch.set_num_threads(picked)
-    if env and ray is None:
+    if cfg.backend == "physx":
+        from ..backends import make_simulator
+        sim = make_simulator("physx", world, cfg.num_arenas, device=cfg.device, seed=cfg.seed,
+                             compile=cfg.sim_compile)
+    elif env and ray is None:
         from ..envs.unity_vec import UnityVecSim
         # num_arenas is the total over all Unity processes, split evenly between them.
         per_env = max(1, cfg.num_arenas // args.num_envs)
@@ -159,8 +166,9 @@ def periodic_evaluation(trainer: Trainer, args) -> PeriodicEvaluation | None:
     cfg = trainer.cfg.evaluation
     if not cfg.enabled:
         return None
-    if _unity_env(args) is not None:
-        print("hideseek train: no periodic evaluation: it plays the twin, this run a Unity build",
+    if _unity_env(args) is not None or trainer.cfg.backend != "twin":
+        where = "a Unity build" if _unity_env(args) is not None else trainer.cfg.backend
+        print(f"hideseek train: no periodic evaluation: it plays the twin, this run {where}",
               file=sys.stderr)
         return None
     return PeriodicEvaluation(cfg, trainer.world, trainer.device)

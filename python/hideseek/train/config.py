@@ -7,16 +7,20 @@ from pathlib import Path
 
 import torch
 
+from ..backends import BACKENDS
 from ..config_io import ConfigError, build, merge, read_yaml, spec, to_dict
 from ..contract import REPO_ROOT, TEAMS, WorldConfig, load_world_config
 from ..icm import ICMConfig
 from ..mappo import PPOConfig
 from ..models import ModelConfig
+from ..physx import EXTRA_HINT as PHYSX_EXTRA
+from ..physx import available as physx_available
 
 CONFIG_FILE = "config.yaml"
-# Keys a resumed run may change: budgets and output only, never what the learning depends on.
+# Keys a resumed run may change: budgets and output only, never what the learning depends on --
+# except the engine, so that a run trained on the twin can be fine-tuned on PhysX.
 RESUME_OVERRIDABLE = ("total_agent_steps", "max_minutes", "checkpoint_every", "progress", "plot",
-                      "tensorboard", "evaluation")
+                      "tensorboard", "evaluation", "backend")
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,9 @@ class TrainConfig:
     total_agent_steps: int = field(default=10_000_000, metadata=spec(ge=1))
     max_minutes: float = field(default=0.0, metadata=spec(ge=0.0, doc="wall clock; 0 = none"))
     checkpoint_every: int = field(default=10, metadata=spec(ge=1, doc="updates"))
+    backend: str = field(default="twin", metadata=spec(
+        choices=BACKENDS, doc="the in-process engine: twin, or physx (the world on PhysX 5, the "
+                              "physx extra; to fine-tune there after the twin)"))
     sim_compile: bool = False
     sim_cuda_graph: bool = field(default=False, metadata=spec(
         doc="CUDA only: replay the twin's step (compiled or not) as one CUDA graph"))
@@ -89,6 +96,13 @@ class TrainConfig:
         if self.sim_cuda_graph and dev.type != "cuda":
             raise ConfigError(source, "sim_cuda_graph", self.sim_cuda_graph,
                               f"false on device {self.device} (CUDA graphs need a CUDA device)")
+        if self.backend == "physx":
+            if not physx_available():
+                raise ConfigError(source, "backend", self.backend,
+                                  f"the physx extra installed ({PHYSX_EXTRA})")
+            if dev.type != "cpu" or self.sim_cuda_graph:
+                raise ConfigError(source, "device", self.device,
+                                  "cpu with backend physx (PhysX runs on the CPU here)")
         if self.num_arenas * self.rollout_steps < self.ppo.minibatches:
             raise ConfigError(source, "ppo.minibatches", self.ppo.minibatches,
                               f"at most num_arenas * rollout_steps ({self.num_arenas * self.rollout_steps})")
