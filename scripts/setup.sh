@@ -27,7 +27,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   # torch first, pinned: the CPU wheel of exactly this version is what the machines provide.
   .venv/bin/python -m pip install -q "torch==2.13.0"
-  .venv/bin/python -m pip install -q -e ".[dev,video,human]"
+  .venv/bin/python -m pip install -q -e ".[dev,video,human,physx]"
   # mlagents-envs 1.1.0 pins Python<=3.10.12, protobuf<3.21, grpcio<=1.48.2, numpy<1.24 and an
   # old pettingzoo; install it without those pins. hideseek.envs.mlagents_compat makes it work.
   .venv/bin/python -m pip install -q --no-deps --ignore-requires-python "mlagents-envs==1.1.0"
