@@ -3,6 +3,8 @@
 Observations are dicts of the four contract observations plus ``action_mask`` (a tuple of five
 int8 arrays, 1 = allowed), because Gymnasium's ``MultiDiscrete.sample(mask=...)`` takes a tuple.
 Episodes end by truncation at the horizon; after that ``agents`` is empty until ``reset``.
+``render_mode="rgb_array"`` returns top-down pictures; ``"human"`` shows them in a window
+(``hideseek.envs.window``, the ``human`` extra), drawn by ``reset`` and ``step`` themselves.
 """
 
 from __future__ import annotations
@@ -80,16 +82,22 @@ class ContractSpaces:
 
 
 class TwinParallelEnv(ContractSpaces, ParallelEnv):
-    metadata = {"name": "hideseek_twin_v0", "render_modes": ["rgb_array"],
+    metadata = {"name": "hideseek_twin_v0", "render_modes": ["human", "rgb_array"],
                 "is_parallelizable": True, "render_fps": 13}
+    HUMAN_WINDOW_SIZE = 600   # pixels of the square window
 
     def __init__(self, world: WorldConfig, render_mode: str | None = None,
                  device: str = "cpu", seed: int | None = None, backend: str = "twin"):
-        if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"render_mode: expected None or 'rgb_array', got {render_mode!r}")
+        if render_mode not in (None, *self.metadata["render_modes"]):
+            raise ValueError(f"render_mode: expected None, 'human' or 'rgb_array', "
+                             f"got {render_mode!r}")
         self.backend = check_backend(backend)
         self.world = world
         self.render_mode = render_mode
+        self._window = None
+        if render_mode == "human":
+            from .window import Window
+            self._window = Window("hideseek twin", self.metadata["render_fps"])
         self.device = device
         self.possible_agents = list(world.layout.agent_names)
         self.agents: list[str] = []
@@ -115,6 +123,8 @@ class TwinParallelEnv(ContractSpaces, ParallelEnv):
         self._obs = obs
         present = obs.present[0].cpu().numpy()
         self.agents = [a for a in self.possible_agents if present[self._slot[a]]]
+        if self.render_mode == "human":
+            self.render()
         return self._agent_dicts(obs), {a: {} for a in self.agents}
 
     def step(self, actions: ActionDict):
@@ -140,6 +150,10 @@ class TwinParallelEnv(ContractSpaces, ParallelEnv):
             for a in live:
                 infos[a]["episode_stats"] = stats
             self.agents = []
+        elif self.render_mode == "human":
+            # Not after the last step: the simulator has already laid out its next episode, so
+            # the window keeps this episode's last picture.
+            self.render()
         return observations, rewards, terminations, truncations, infos
 
     def _agent_dicts(self, obs: AgentObs) -> dict[str, dict]:
@@ -161,9 +175,14 @@ class TwinParallelEnv(ContractSpaces, ParallelEnv):
     def render(self) -> np.ndarray | None:
         if self.render_mode is None:
             return None
+        if self.render_mode == "human":
+            self._window.show(self.sim.render(0, size=self.HUMAN_WINDOW_SIZE))
+            return None
         return self.sim.render(0)
 
     def close(self) -> None:
+        if self._window is not None:
+            self._window.close()
         self._sim = None
 
 
