@@ -117,6 +117,10 @@ def cases(b: Path) -> list[tuple[list[str], str]]:
         (["play", *both(onnx_g), "--env", "/nonexistent/Build.x86_64"], "/nonexistent/Build"),
         (["play", *both(onnx_g), "--env", str(b / "not_executable.x86_64")], "not executable"),
         (["play", *both(onnx_i), "--video", "out.txt"], "out.txt"),
+        (["play", *both(onnx_i), "--replay", "out.txt"], "out.txt"),
+        (["play", "--replay", "r.html", "--env", str(REPO_ROOT / "builds/twin/HideAndSeekTwin.x86_64")],
+         "--env twin"),
+        (["play", "--replay", "r.html", "--replay-episodes", "0"], "got 0"),
         (["play", "--hider", onnx_g], "garbage.onnx"),  # the seeker: the shipped default
         # -- eval
         (["eval", "/nonexistent_run"], "/nonexistent_run"),
@@ -125,6 +129,7 @@ def cases(b: Path) -> list[tuple[list[str], str]]:
         (["eval", str(b / "not_a_ckpt.safetensors")], "not_a_ckpt"),
         (["eval", onnx_g], "garbage.onnx"),
         (["eval", str(b / "empty_run"), "--episodes", "0"], "got 0"),
+        (["eval", str(b / "empty_run"), "--replay", "r.gif"], "r.gif"),
         (["eval", str(b / "empty_run"), "--checkpoint", "x"], "'x'"),
         # -- no or unknown subcommand
         ([], "command"),

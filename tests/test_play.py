@@ -163,6 +163,33 @@ def test_play_writes_a_gif(runs, arena, tmp_path, capsys):
     assert f"({HORIZON} frames)" in capsys.readouterr().out
 
 
+def test_play_and_eval_write_replays(runs, arena, tmp_path, capsys):
+    """--replay: the first --replay-episodes episodes, with the seeds that replay them."""
+    from test_replay import page_data
+
+    a = runs["a_onnx"]
+    page = tmp_path / "play.html"
+    rc = cli_main(["play", "--hider", str(a / "Hider.onnx"), "--seeker", str(a / "Seeker.onnx"),
+                   "--arena", str(arena), "--episodes", "3", "--seed", "7", "--replay", str(page),
+                   "--replay-episodes", "2", "--deterministic"])
+    assert rc == 0 and "replay: " in capsys.readouterr().out
+    data = page_data(page)
+    assert [e["seed"] for e in data["episodes"]] == [7, 8]
+    assert all(e["steps"] == HORIZON for e in data["episodes"])
+    assert data["reproduce"].endswith("--episodes 1 --seed {seed} --deterministic")
+    page = tmp_path / "eval.html"
+    assert cli_main(["eval", str(runs["a"]), "--episodes", "2", "--replay", str(page)]) == 0
+    data = page_data(page)
+    assert len(data["episodes"]) == 2 and data["reproduce"].startswith("hideseek eval ")
+    # Replayed alone with its seed, a recorded episode is the same episode.
+    rc = cli_main(["play", "--hider", str(a / "Hider.onnx"), "--seeker", str(a / "Seeker.onnx"),
+                   "--arena", str(arena), "--episodes", "1", "--seed", "8", "--replay",
+                   str(tmp_path / "again.html"), "--deterministic"])
+    again = page_data(tmp_path / "again.html")["episodes"][0]
+    first = page_data(tmp_path / "play.html")["episodes"][1]
+    assert rc == 0 and again["stats"] == first["stats"] and again["frames"] == first["frames"]
+
+
 def test_video_target_is_checked_before_playing(runs, tmp_path, capsys, monkeypatch):
     a = runs["a_onnx"]
     base = ["play", "--hider", str(a / "Hider.onnx"), "--seeker", str(a / "Seeker.onnx"),
