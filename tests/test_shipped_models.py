@@ -12,7 +12,7 @@ import pytest
 
 from hideseek.contract import load_world_config
 from hideseek.export_verify import check_operators, random_batch
-from hideseek.model_card import EVALUATION_FILE, evaluate_pair
+from hideseek.model_card import CARD_FILE, EVALUATION_FILE, REPLAY_FILE, evaluate_pair
 from hideseek.onnx_policy import META_LAYOUT, OnnxPolicy, contract_output_names
 from hideseek.play import SHIPPED_MODELS
 
@@ -52,3 +52,17 @@ def test_seeded_evaluation_reproduces_the_model_card():
         noise = 4 * s["std"] / math.sqrt(32) + 1e-6
         got = check["statistics"][name]["mean"]
         assert abs(got - s["mean"]) <= noise, (name, got, s["mean"], noise)
+
+
+def test_the_card_links_a_replay_of_the_pair():
+    """models/quadrant/replay.html: the card's first episodes (same seeds), linked from the card."""
+    from hideseek.replay.page import FORMAT
+    from test_replay import page_data
+
+    assert f"]({REPLAY_FILE})" in (SHIPPED_MODELS / CARD_FILE).read_text()
+    data = page_data(SHIPPED_MODELS / REPLAY_FILE)
+    card = json.loads((SHIPPED_MODELS / EVALUATION_FILE).read_text())
+    assert data["format"] == FORMAT and len(data["episodes"]) >= 1
+    assert [e["seed"] for e in data["episodes"]] == [card["seed"] + i
+                                                     for i in range(len(data["episodes"]))]
+    assert all(e["steps"] == WORLD.horizon for e in data["episodes"])

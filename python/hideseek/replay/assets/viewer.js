@@ -51,7 +51,7 @@ function hideseekViewer(THREE, data) {
   sun.position.set(3, 8, 5);
   scene.add(sun);
   const camera = new THREE.PerspectiveCamera(45, 1, 0.05, 200);
-  const ORBIT = { radius: world.floor_size * 1.8, theta: 0.5, phi: 0.82 };   // the opening view
+  const ORBIT = { radius: world.floor_size * 1.7, theta: 0.5, phi: 0.8 };    // the opening view
   const view = { target: new THREE.Vector3(0, 0, 0), ...ORBIT, mode: "orbit" };
 
   function placeCamera() {
@@ -403,6 +403,7 @@ function hideseekViewer(THREE, data) {
     $("timeline").max = String(ep.steps - 1);
     $("hud-episode").textContent = `episode ${ep.index} \u00b7 seed ${ep.seed} \u00b7 ${OUTCOMES[ep.outcome] || ""}`;
     $("hud-reproduce").textContent = data.reproduce ? data.reproduce.replace("{seed}", ep.seed) : "";
+    $("hud-again").style.display = data.reproduce ? "" : "none";
     drawStrip();
     state.frame = 0;
     show(0);
