@@ -123,15 +123,17 @@ def load_policies(hider: str | Path, seeker: str | Path,
     return {"hider": OnnxPolicy(hider), "seeker": OnnxPolicy(seeker)}
 
 
+ROLES = {"hider": "--hider", "seeker": "--seeker"}   # where each team's file came from
+
+
 def check_policies(policies: Mapping[str, OnnxPolicy], env) -> None:
     """Each policy file must be for its team and fit the env's observation shapes."""
-    roles = {"hider": "--hider", "seeker": "--seeker"}
     for team, policy in policies.items():
         agents = [a for a in env.possible_agents if team_of(a) == team]
         if not agents:
             raise ConfigError("env", "possible_agents", list(env.possible_agents),
                               f"at least one {team} agent")
-        policy.check_fits(_agent_obs_shapes(env, agents[0]), team, roles[team])
+        policy.check_fits(_agent_obs_shapes(env, agents[0]), team, ROLES[team])
 
 
 def world_differences(policy: OnnxPolicy, world: Any) -> dict[str, tuple[Any, Any]]:
@@ -195,6 +197,7 @@ class FrameRecorder:
         self.limit = episodes
         self.per_episode: dict[int, list[np.ndarray]] = {}
         self._arenas: dict[int, int] = {}     # arena -> episode recorded there this round
+        self._open: set[int] = set()          # arenas whose recorded episode goes on
 
     def start_round(self, sim, first_episode: int, seeds: list[int]) -> None:
         self._arenas = {k: first_episode + k for k in range(len(seeds))
@@ -236,9 +239,9 @@ def play_twin(policies: Mapping[str, OnnxPolicy], world: Any, episodes: int, see
 
 
 def _check_policies_fit(policies: Mapping[str, OnnxPolicy], world: Any) -> None:
-    roles = {"hider": "--hider", "seeker": "--seeker"}
+    """Each policy file must be for its team and fit ``world``'s observation shapes."""
     for team, policy in policies.items():
-        policy.check_fits(world.layout.obs_shapes, team, roles[team])
+        policy.check_fits(world.layout.obs_shapes, team, ROLES[team])
 
 
 def _note_world_differences(policies: Mapping[str, OnnxPolicy], world: Any) -> None:
