@@ -27,3 +27,21 @@ def test_thread_candidates_are_powers_of_two_within_the_limit():
 def test_pick_threads_rejects_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         pick_threads(load_world_config("quadrant"), 4, **kwargs)
+
+
+def test_fastest_threads_passes_the_best_so_far_and_takes_the_minimum():
+    """A measurement may give up (inf) once it is slower than the best so far."""
+    import math
+
+    from hideseek.sim.threads import fastest_threads
+
+    before = torch.get_num_threads()
+    seen = []
+
+    def measure(best: float) -> float:
+        seen.append((torch.get_num_threads(), best))
+        return {1: 2.0, 2: math.inf}[torch.get_num_threads()]
+
+    assert fastest_threads(measure, [1, 2]) == (1, {1: 2.0, 2: math.inf})
+    assert seen == [(1, math.inf), (2, 2.0)]
+    assert torch.get_num_threads() == before

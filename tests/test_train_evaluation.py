@@ -11,7 +11,7 @@ from hideseek.checkpoint import list_checkpoints
 from hideseek.contract import EPISODE_STATS
 from hideseek.train.cli import progress_total
 from hideseek.train.evaluation import replay_path
-from hideseek.train.threads import pick_training_threads
+from hideseek.train.threads import PROBE_STEPS, pick_training_threads, probe_config
 
 from test_train import _cfg, _only_run, _overrides, _train
 
@@ -77,10 +77,19 @@ def test_progress_total_is_the_budget_that_stops_the_run():
     assert progress_total(steps_only, 100, 10.0, 50.0) == 5_000
 
 
-def test_thread_pick_times_a_whole_update_under_each_candidate():
+def test_thread_pick_times_an_update_under_each_candidate():
     cfg, world, _ = _cfg()
     before = torch.get_num_threads()
     best, timings = pick_training_threads(cfg, world, candidates=[1, 2])
     assert best in (1, 2) and sorted(timings) == [1, 2]
-    assert all(s > 0 for s in timings.values()) and timings[best] == min(timings.values())
+    assert 0 < timings[best] == min(timings.values()) < float("inf")
     assert torch.get_num_threads() == before
+
+
+def test_the_thread_probe_is_the_run_with_short_rollouts():
+    cfg, _, _ = _cfg(rollout_steps=80, **{"model": {"recurrent": "none"}})
+    probe = probe_config(cfg)
+    assert probe.rollout_steps == PROBE_STEPS and probe.num_arenas == cfg.num_arenas
+    assert probe.model == cfg.model and probe.ppo == cfg.ppo and not probe.tensorboard
+    gru, _, _ = _cfg(rollout_steps=80, **{"model": {"recurrent": "gru"}, "ppo": {"chunk_length": 40}})
+    assert probe_config(gru).rollout_steps == 40   # whole training chunks

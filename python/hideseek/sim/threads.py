@@ -30,21 +30,22 @@ def thread_candidates(limit: int | None = None) -> list[int]:
     return out
 
 
-def fastest_threads(measure: Callable[[], float], candidates: list[int] | None = None
+def fastest_threads(measure: Callable[[float], float], candidates: list[int] | None = None
                     ) -> tuple[int, dict[int, float]]:
     """The thread count in ``candidates`` (default :func:`thread_candidates`) for which
-    ``measure()`` -- called with torch set to that many threads, returning the seconds the work
-    took -- is smallest, and every candidate's seconds. Leaves torch's thread count as it found
-    it."""
+    ``measure(best)`` -- called with torch set to that many threads and the best seconds so far
+    (inf at first), returning the seconds the work took, or inf once it knows it is slower than
+    ``best`` -- is smallest, and every candidate's seconds. Leaves torch's thread count as it
+    found it."""
     options = candidates or thread_candidates()
     if any(k < 1 for k in options):
         raise ValueError(f"candidates: expected thread counts >= 1, got {options}")
     before = torch.get_num_threads()
-    timings = {}
+    timings: dict[int, float] = {}
     try:
         for k in options:
             torch.set_num_threads(k)
-            timings[k] = measure()
+            timings[k] = measure(min(timings.values(), default=float("inf")))
     finally:
         torch.set_num_threads(before)
     return min(timings, key=timings.get), timings
@@ -66,7 +67,7 @@ def pick_threads(world: WorldConfig, num_arenas: int, steps: int = 3,
     actions = torch.stack([torch.randint(0, b, (num_arenas, world.max_agents), generator=gen)
                            for b in ACTION_BRANCHES], -1)
 
-    def measure() -> float:
+    def measure(best: float) -> float:
         sim = TwinSim(world, num_arenas, seed=0, compile=compile)
         sim.step(actions)                                     # warm-up
         start = time.perf_counter()
