@@ -6,9 +6,10 @@ by the runner for all arenas of the simulator at once.
 
 ``begin_episodes(sim, arenas, slots)``
     New episodes start in the arenas where ``arenas`` (bool [N]) is True: forget what was kept
-    about them (recurrent memory, a plan) for the team's agent slots ``slots``. The runner calls it for every arena before the first
-    ``act`` of an evaluation (so ``len(arenas)`` is the number of arenas) and again wherever an
-    episode ends. ``sim.state`` then holds the new episodes' first state.
+    about them (recurrent memory, a plan) for the team's agent slots ``slots``. The runner calls
+    it for every arena before the first ``act`` of an evaluation (so ``len(arenas)`` is the
+    number of arenas) and again wherever an episode ends. ``sim.state`` then holds the new
+    episodes' first state.
 
 ``act(sim, obs, slots, generator) -> Tensor``
     The actions, int64 ``[N, len(slots), 5]`` on ``sim.device``, of the team's agent slots
@@ -22,10 +23,13 @@ by the runner for all arenas of the simulator at once.
     the mask allows; the simulator makes frozen agents do nothing.
 
 ``sim`` is any simulator with ``TwinSim``'s API (:class:`~hideseek.evaluation.runner.Simulator`).
+Here: :class:`OnnxActor` and :class:`TorchActor` (network policies, through :class:`PolicyActor`)
+and :class:`RandomActor`.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -74,77 +78,84 @@ def new_episode_rows(arenas: Tensor, slots: slice, max_agents: int) -> Tensor:
     return arenas.repeat_interleave(slot_count(slots, max_agents))
 
 
-class OnnxActor:
+class PolicyActor(ABC):
+    """What a network policy's actor does around its forward pass: decide only for the agents
+    that must (:func:`deciding_rows`), keep one memory row per agent of a recurrent policy
+    (cleared at each new episode), give the others the no-op. Subclasses implement
+    :meth:`decide` on the flat rows."""
+
+    memory_size: int
+
+    def __init__(self, deterministic: bool = False):
+        self.deterministic = deterministic
+        self.memory: Tensor | None = None   # [N * len(slots), 1, memory_size], recurrent only
+
+    def begin_episodes(self, sim, arenas: Tensor, slots: slice) -> None:
+        self._branch_index = BranchIndex(ACTION_BRANCHES, sim.device)
+        if self.memory_size == 0:
+            return
+        fresh = new_episode_rows(arenas, slots, sim.layout.max_agents).to(sim.device)
+        if self.memory is None or len(self.memory) != len(fresh):
+            self.memory = torch.zeros(len(fresh), 1, self.memory_size, device=sim.device)
+        self.memory[fresh] = 0.0
+
+    @torch.no_grad()
+    def act(self, sim, obs: AgentObs, slots: slice, generator: torch.Generator) -> Tensor:
+        rows = deciding_rows(obs, slots, self._branch_index, include_frozen=self.memory is not None)
+        n = obs.present.shape[0]
+        out = noop_actions(n * slot_count(slots, obs.present.shape[1]), obs.present.device)
+        if len(rows):
+            memory = None if self.memory is None else self.memory[rows]
+            acts, memory = self.decide([team_rows(o, slots)[rows] for o in obs.obs],
+                                       team_rows(obs.action_mask, slots)[rows], memory, generator)
+            if memory is not None:
+                self.memory[rows] = memory
+            out[rows] = acts
+        return out.view(n, -1, len(ACTION_BRANCHES))
+
+    @abstractmethod
+    def decide(self, obs: list[Tensor], mask: Tensor, memory: Tensor | None,
+               generator: torch.Generator) -> tuple[Tensor, Tensor | None]:
+        """Actions int64 [B, 5] and the next memory of B agents' rows."""
+
+
+class OnnxActor(PolicyActor):
     """An exported policy (:class:`hideseek.onnx_policy.OnnxPolicy`) in onnxruntime: one
     ``session.run`` per step over every deciding agent of the team in all arenas (the graph has
     no operation across its batch dimension, so batching changes no decision beyond float
     rounding). ``deterministic`` takes the graph's arg-max output, else its in-graph sample."""
 
     def __init__(self, policy, deterministic: bool = False):
-        self.policy, self.deterministic = policy, deterministic
-        self.memory: np.ndarray | None = None   # [N * slots, 1, size] for a recurrent policy
+        super().__init__(deterministic)
+        self.policy, self.memory_size = policy, policy.memory_size
 
-    def begin_episodes(self, sim, arenas: Tensor, slots: slice) -> None:
-        self._branch_index = BranchIndex(ACTION_BRANCHES, sim.device)
-        if self.policy.memory_size == 0:
-            return
-        fresh = new_episode_rows(arenas, slots, sim.layout.max_agents).cpu().numpy()
-        if self.memory is None or len(self.memory) != len(fresh):
-            self.memory = np.zeros((len(fresh), 1, self.policy.memory_size), np.float32)
-        self.memory[fresh] = 0.0
-
-    def act(self, sim, obs: AgentObs, slots: slice, generator: torch.Generator) -> Tensor:
-        rows = deciding_rows(obs, slots, self._branch_index, include_frozen=self.memory is not None)
-        n = obs.present.shape[0]
-        out = noop_actions(n * slot_count(slots, obs.present.shape[1]), obs.present.device)
-        if len(rows):
-            picked = rows.cpu().numpy()
-            feeds = [team_rows(o, slots)[rows].cpu().numpy() for o in obs.obs]
-            masks = team_rows(obs.action_mask, slots)[rows].cpu().numpy().astype(np.float32)
-            memory = None if self.memory is None else self.memory[picked]
-            acts, memory = self.policy.act(feeds, masks, memory, deterministic=self.deterministic)
-            if memory is not None:
-                self.memory[picked] = memory
-            out[rows] = torch.from_numpy(acts).to(out.device)
-        return out.view(n, -1, len(ACTION_BRANCHES))
+    def decide(self, obs, mask, memory, generator):
+        acts, memory = self.policy.act([o.cpu().numpy() for o in obs],
+                                       mask.cpu().numpy().astype(np.float32),
+                                       None if memory is None else memory.cpu().numpy(),
+                                       deterministic=self.deterministic)
+        device = mask.device
+        return (torch.from_numpy(acts).to(device),
+                None if memory is None else torch.from_numpy(memory).to(device))
 
 
-class TorchActor:
+class TorchActor(PolicyActor):
     """A run's PyTorch actor (:class:`hideseek.models.Actor`), as the trainer acts with it
     (:func:`hideseek.rollout.policy_step`): a Gumbel-max sample with noise from ``generator``,
     or, ``deterministic``, the most likely bin of each branch."""
 
     def __init__(self, actor: Actor, deterministic: bool = False):
-        self.actor, self.deterministic = actor, deterministic
-        self.memory: Tensor | None = None
+        super().__init__(deterministic)
+        self.actor, self.memory_size = actor, actor.memory_size
 
-    def begin_episodes(self, sim, arenas: Tensor, slots: slice) -> None:
-        self._branch_index = BranchIndex(ACTION_BRANCHES, sim.device)
-        if self.actor.memory_size == 0:
-            return
-        fresh = new_episode_rows(arenas, slots, sim.layout.max_agents).to(sim.device)
-        if self.memory is None or len(self.memory) != len(fresh):
-            self.memory = torch.zeros(len(fresh), 1, self.actor.memory_size, device=sim.device)
-        self.memory[fresh] = 0.0
-
-    @torch.no_grad()
-    def act(self, sim, obs: AgentObs, slots: slice, generator: torch.Generator) -> Tensor:
+    def decide(self, obs, mask, memory, generator):
         from ..rollout import policy_step
 
-        rows = deciding_rows(obs, slots, self._branch_index, include_frozen=self.memory is not None)
-        n = obs.present.shape[0]
-        out = noop_actions(n * slot_count(slots, obs.present.shape[1]), obs.present.device)
-        if len(rows):
-            bi = self._branch_index
-            noise = torch.empty(len(rows), *bi.shape, device=out.device)
-            noise = noise.fill_(1.0) if self.deterministic else noise.exponential_(generator=generator)
-            memory = None if self.memory is None else self.memory[rows]
-            acts, _, memory = policy_step(self.actor, bi, *(team_rows(o, slots)[rows] for o in obs.obs),
-                                          team_rows(obs.action_mask, slots)[rows], memory, noise)
-            if memory is not None:
-                self.memory[rows] = memory
-            out[rows] = acts
-        return out.view(n, -1, len(ACTION_BRANCHES))
+        bi = self._branch_index
+        noise = torch.empty(len(mask), *bi.shape, device=mask.device)
+        noise = noise.fill_(1.0) if self.deterministic else noise.exponential_(generator=generator)
+        acts, _, memory = policy_step(self.actor, bi, *obs, mask, memory, noise)
+        return acts, memory
 
 
 class RandomActor:
