@@ -154,7 +154,8 @@ def prepare(args) -> tuple[Trainer, tuple[Path, dict, dict] | None]:
     (run_dir / CONFIG_FILE).write_text(yaml.safe_dump(config_to_dict(cfg, world_over), sort_keys=False))
     trainer = Trainer(cfg, world, run_dir, sim=sim, world_over=world_over, ray=ray)
     if picked is not None:  # said once the run is set up: a refused config stays one line
-        measured = ", ".join(f"{k}: {s:.2f} s" for k, s in timings.items())
+        measured = ", ".join(f"{k}: {s:.2f} s" if s < float("inf") else f"{k}: slower, stopped"
+                             for k, s in timings.items())
         print(f"hideseek train: {picked} torch thread(s), the fastest measured here for one "
               f"update ({measured}; torch_threads=N to choose)", file=sys.stderr)
     return trainer, resume
