@@ -38,6 +38,7 @@ ROWS = {
     "rider_lag": ("rider on a pushed box, off its place", "m", "0 (carried)"),
     "rider_slip": ("rider, off its place once the box stopped", "m", "0 (carried)"),
     "locked_box_drift": ("locked box pushed at full force, moved", "m", "0"),
+    "wall_crossed": ("agent at top speed into a wall: gets through", "yes=1", "0"),
     "door_box_covers_gap": ("door gap covered by a locked box: agent passes", "yes=1", "0"),
     "door_opening_0.25": ("door, 0.25 m left beside a locked box: passes", "yes=1", "0"),
     "door_opening_0.36": ("door, 0.36 m left beside a locked box: passes", "yes=1", "1"),

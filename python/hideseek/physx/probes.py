@@ -315,6 +315,19 @@ def locked_box_drift(factory: Factory, world: WorldConfig | None = None) -> floa
     return float((sc.state.obj_pos[0, BOX0] - start).norm())
 
 
+def wall_crossed(factory: Factory, world: WorldConfig | None = None) -> float:
+    """1.0 if an agent running at full force along the diagonal (its top speed) into a wall
+    ever has its centre on the wall's far side within 12 decisions, else 0.0."""
+    sc = Scene(factory, world)
+    sc.wall(4, (0.0, -3.0), (0.0, 3.0))
+    sc.agent(ACTOR, -2.5, -2.5)
+    crossed = 0.0
+    for _ in range(12):
+        sc.act(1, slot_0=(FULL, FULL, N, 0, 0))
+        crossed = max(crossed, float(sc.pos()[0] > 0.0))
+    return crossed
+
+
 def doorway_passes(factory: Factory, opening: float, world: WorldConfig | None = None) -> float:
     """1.0 if an agent driven at full force through a door gap (door_width wide) that a locked
     box leaves ``opening`` m of gets through within 20 decisions, else 0.0. The wall runs along
@@ -349,6 +362,7 @@ PROBES: dict[str, Callable[..., float]] = {
     "rider_lag": rider_lag,
     "rider_slip": rider_slip,
     "locked_box_drift": locked_box_drift,
+    "wall_crossed": wall_crossed,
     "door_box_covers_gap": lambda f, w=None: doorway_passes(f, 0.0, w),
     "door_opening_0.25": lambda f, w=None: doorway_passes(f, 0.25, w),
     "door_opening_0.36": lambda f, w=None: doorway_passes(f, 0.36, w),
