@@ -85,7 +85,7 @@ class ReplayRecorder:
         self._current = []
         if not keep:
             return
-        s = _host(sim.state, self._arenas)
+        s = _host(sim.state, len(self._arenas))
         for k in self._arenas:
             walls = np.concatenate([s["wall_a"][k], s["wall_b"][k]], 1)
             used = np.abs(walls).max(1) < self.world.floor_size   # parked segments lie far away
@@ -101,7 +101,7 @@ class ReplayRecorder:
         live = [(k, e) for k, e in zip(self._arenas, self._current) if e.stats is None]
         if not live:
             return
-        s = _host(sim.state, self._arenas)
+        s = _host(sim.state, len(self._arenas))
         sees = sees_matrix(obs.obs_1[:len(self._arenas)]).cpu().numpy()
         for k, e in live:
             e.agent_xy.append(s["agent_pos"][k])
@@ -134,7 +134,6 @@ _FIELDS = ("agent_pos", "agent_z", "agent_yaw", "agent_present", "obj_pos", "obj
            "door_present")
 
 
-def _host(state, arenas: list[int]) -> dict[str, np.ndarray]:
-    """The fields a replay shows, for ``arenas``, copied to the host."""
-    count = len(arenas)
+def _host(state, count: int) -> dict[str, np.ndarray]:
+    """The fields a replay shows, of the first ``count`` arenas, copied to the host."""
     return {name: getattr(state, name)[:count].detach().cpu().numpy().copy() for name in _FIELDS}
