@@ -92,6 +92,9 @@ def parse_args(argv: list[str]) -> PlayerOptions:
                          "milliseconds >= 0")
     if ns.twin_backend not in BACKENDS:
         raise ValueError(f"--twin-backend {ns.twin_backend!r}: expected one of {', '.join(BACKENDS)}")
+    if ns.twin_backend == "physx" and ns.twin_device != "cpu":
+        raise ValueError(f"--twin-device {ns.twin_device}: expected cpu with --twin-backend physx "
+                         "(PhysX runs on the CPU)")
     # "-logFile -" means stdout in Unity; the twin treats it as "no file".
     log_file = None if ns.logFile in (None, "-") else Path(ns.logFile)
     return PlayerOptions(port=ns.mlagents_port, log_file=log_file, arena=ns.twin_arena,
