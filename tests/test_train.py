@@ -95,7 +95,7 @@ def _overrides(tmp_path: Path, name: str, **extra) -> list[str]:
         "ppo.epochs": 2, "ppo.minibatches": 2, "ppo.chunk_length": 4,
         "icm.feature_dim": 8, "icm.hidden": 16,
         "selfplay.opponent_prob": 0.5, "selfplay.snapshot_every": 1,
-        "evaluation.episodes": 6,
+        "evaluation.episodes": 6, "evaluation.every": 1,
     }
     base.update(extra)
     return [f"{k}={v}" for k, v in base.items()]
