@@ -268,7 +268,7 @@ function hideseekViewer(THREE, data) {
       agent.cone.visible = $("show-cones").checked;
       agentPos[a] = [x, y, z];
     });
-    const pos = lines_begin();
+    const pos = overlayLines();
     arena.objects.forEach((obj, o) => {
       if (!obj) return;
       const [x, y, , yaw] = pose(f.obj_xy, f.obj_yaw, null, nO, o, t, steps);
@@ -312,7 +312,7 @@ function hideseekViewer(THREE, data) {
     render();
   }
 
-  function lines_begin() {
+  function overlayLines() {
     const g = arena.lines.geometry;
     const p = g.attributes.position.array, c = g.attributes.color.array;
     let n = 0;
@@ -333,14 +333,14 @@ function hideseekViewer(THREE, data) {
   }
 
   // ------------------------------------------------------------------ HUD and controls
-  function teamReward(ep, frame, team) {
-    // Every agent of a team gets the team's reward (plus its own out-of-bounds penalty): the
-    // team's reward is its members' mean.
+  function teamReward(ep, step, team) {
+    // Step `step`'s reward of a team: every member gets the team's reward (plus its own
+    // out-of-bounds penalty), so the team's is its members' mean.
     const nA = ep.agents.team.length;
     let sum = 0, count = 0;
     for (let a = 0; a < nA; a++) {
       if (ep.agents.present[a] && ep.agents.team[a] === team) {
-        sum += value(ep.f.reward, frame * nA + a);
+        sum += value(ep.f.reward, step * nA + a);
         count++;
       }
     }
