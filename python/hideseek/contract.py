@@ -107,20 +107,31 @@ class WorldConfig:
     # Bodies.
     agent_radius: float = field(default=0.15, metadata=spec(gt=0.0))
     agent_mass: float = field(default=1.0, metadata=spec(gt=0.0))
+    agent_inertia: float = field(default=0.01, metadata=spec(gt=0.0, doc="yaw, kg m^2"))
     box_size: float = field(default=0.5, metadata=spec(gt=0.0))
     elongated_box_length: float = field(default=1.5, metadata=spec(gt=0.0))
-    box_mass: float = field(default=2.0, metadata=spec(gt=0.0))
+    box_mass: float = field(default=1.0, metadata=spec(gt=0.0))
     ramp_width: float = field(default=0.5, metadata=spec(gt=0.0))
     ramp_length: float = field(default=1.0, metadata=spec(gt=0.0))
     ramp_height: float = field(default=0.5, metadata=spec(gt=0.0))
     ramp_mass: float = field(default=2.0, metadata=spec(gt=0.0))
-    # Movement: velocity obeys dv/dt = F/m - friction * v, so top speed = max_force/(m*friction).
-    max_force: float = field(default=12.0, metadata=spec(gt=0.0))
-    max_torque: float = field(default=24.0, metadata=spec(gt=0.0))
-    agent_friction: float = field(default=8.0, metadata=spec(ge=0.0))
-    agent_angular_friction: float = field(default=8.0, metadata=spec(ge=0.0))
-    object_friction: float = field(default=10.0, metadata=spec(ge=0.0))
-    physics_iterations: int = field(default=3, metadata=spec(ge=1, le=20))
+    # Movement (WORLD.md v1.1, the original's agents). Per axis a body obeys
+    #   dv/dt = F/m - friction * v - floor_friction * gravity * v/|v|
+    # (viscous drag plus Coulomb floor friction), so an agent's top speed along an axis is
+    # (max_force / agent_mass - floor_friction * gravity) / agent_friction = 8 m/s. Turning obeys
+    # agent_inertia * dw/dt = torque - agent_angular_friction * w: a top rate of
+    # max_torque / agent_angular_friction = 9 rad/s, reached within milliseconds.
+    max_force: float = field(default=90.0, metadata=spec(gt=0.0))
+    max_torque: float = field(default=90.0, metadata=spec(gt=0.0, doc="N m"))
+    agent_friction: float = field(default=10.0, metadata=spec(ge=0.0, doc="viscous, 1/s"))
+    agent_angular_friction: float = field(default=10.0, metadata=spec(ge=0.0, doc="N m s"))
+    object_friction: float = field(default=0.0, metadata=spec(ge=0.0, doc="viscous, 1/s"))
+    floor_friction: float = field(default=0.2, metadata=spec(ge=0.0, le=2.0, doc="Coulomb"))
+    gravity: float = field(default=50.0, metadata=spec(gt=0.0, le=100.0, doc="m/s^2"))
+    # The twin integrates each step in this many substeps (Unity: fixed timesteps per decision
+    # are its own setting); contacts are swept along each substep's motion.
+    physics_substeps: int = field(default=2, metadata=spec(ge=1, le=16))
+    physics_iterations: int = field(default=2, metadata=spec(ge=1, le=20))
     # Interaction.
     grab_distance: float = field(default=0.25, metadata=spec(ge=0.0))
     lock_distance: float = field(default=0.25, metadata=spec(ge=0.0))
@@ -149,6 +160,10 @@ class WorldConfig:
         if self.ramp_height < self.wall_height or self.box_size < self.wall_height:
             raise ConfigError(source, "ramp_height", self.ramp_height,
                               f"ramps and boxes at least as tall as walls ({self.wall_height})")
+        if self.max_force <= self.floor_friction * self.gravity * self.agent_mass:
+            raise ConfigError(source, "max_force", self.max_force,
+                              "more than the floor friction on an agent (floor_friction * gravity * "
+                              f"agent_mass = {self.floor_friction * self.gravity * self.agent_mass})")
         if self.horizon * self.prep_fraction < 1 and self.prep_fraction > 0:
             raise ConfigError(source, "prep_fraction", self.prep_fraction,
                               "0 or at least one preparation step for this horizon")

@@ -1,12 +1,26 @@
-"""Physics of the twin: force/torque movement with friction, collisions, pushing, holding,
-locking and the 2.5-D height rule (WORLD.md "Entities", "Heights").
+"""Physics of the twin: the movement law, collisions, pushing, holding, locking and the 2.5-D
+height rule (WORLD.md "Entities", "Heights", "Actions").
 
-Method: position-based dynamics. Velocities integrate forces with implicit friction; predicted
-positions are then projected out of every contact for ``physics_iterations`` Jacobi rounds,
-sharing each correction by inverse mass (locked objects and walls are immovable); velocities
-are finally the projected displacement over dt. This is unconditionally stable at dt = 0.075 s,
-which explicit contact forces are not, and gives pushing for free: an agent walking into a box
-moves it by the box's share of the overlap.
+Movement (WORLD.md v1.1, the original's agents): per axis a body obeys
+``dv/dt = F/m - drag * v - floor_friction * gravity * v/|v|``: viscous drag plus Coulomb floor
+friction, which stops a released box at a constant deceleration and holds a body still under a
+force smaller than the friction. :func:`drive` integrates it over one substep (Coulomb first,
+then implicit drag), so a body's top speed is exactly ``(F/m - floor_friction * gravity) / drag``
+whatever the substep. A holder carries the mass and floor friction of what it holds. Turning
+obeys ``inertia * dw/dt = torque - angular_friction * w``, integrated exactly.
+
+Method: each step is ``physics_substeps`` substeps of position-based dynamics. Velocities follow
+the movement law; predicted positions are then projected out of every contact for
+``physics_iterations`` Jacobi rounds, sharing each correction by inverse mass (locked objects and
+walls are immovable); velocities are finally the projected displacement over the substep. This is
+unconditionally stable, and gives pushing for free: an agent walking into a box moves it by the
+box's share of the overlap.
+
+Nothing passes through anything within a substep, however fast it moves: contacts are tested
+along the motion. A body is pushed back to the side of a wall its centre was on before the
+substep; an agent that entered another agent's disc or a box's footprint (grown by its radius)
+during the substep is pushed back out through the side it entered by, even when its end point
+lies past the middle of the obstacle or beyond it (swept tests, not end-point tests).
 
 Rules the twin fixes where a physics engine would decide (the Unity scene gets them from PhysX):
 - Bodies only yaw; objects turn only while held (they keep their yaw relative to the holder).
@@ -19,8 +33,6 @@ Rules the twin fixes where a physics engine would decide (the Unity scene gets t
   ``SUPPORT_MARGIN``, or a ramp slope) within ``CLIMB_TOLERANCE`` above its feet; with none it
   falls to the floor. An agent on a box that another agent moves is carried with it; an agent
   moving the box it stands on (holding it) is not carried by it, so the hold keeps its offset.
-- Walls are 0.1 m thick: a body is always pushed back to the side of a wall its centre was on
-  before the step, so nothing tunnels through one however it was shoved, swung or squeezed.
 
 Layout: every tensor is in the core layout (``hideseek.sim.state``): x and y separate, entity
 dimensions first, the arena index last ([A, N], [O, N], [W, N], pairs [A, O, N] ...).
@@ -28,6 +40,7 @@ dimensions first, the arena index last ([A, N], [O, N], [W, N], pairs [A, O, N] 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -48,9 +61,17 @@ Walls = dict[str, Tensor]   # static per-episode wall geometry, see wall_geometr
 class PhysicsConstants:
     """Per-world constants, computed once."""
 
-    dt: float
+    substeps: int
+    iterations: int
+    h: float                 # substep length (s)
     agent_radius: float
+    agent_mass: float
     agent_inv_mass: float
+    agent_drag: float        # 1/s
+    spin_keep: float         # turning over one substep: w' = w * spin_keep + torque * spin_gain
+    spin_gain: float
+    object_drag: float       # 1/s
+    coulomb: float           # m/s^2: floor friction deceleration of a sliding body
     top: float
     half_wall: float
     ramp_height: float
@@ -60,10 +81,37 @@ class PhysicsConstants:
     @staticmethod
     def of(world: WorldConfig) -> "PhysicsConstants":
         return PhysicsConstants(
-            dt=world.dt, agent_radius=world.agent_radius, agent_inv_mass=1.0 / world.agent_mass,
+            substeps=world.physics_substeps, iterations=world.physics_iterations,
+            h=world.dt / world.physics_substeps, agent_radius=world.agent_radius,
+            agent_mass=world.agent_mass, agent_inv_mass=1.0 / world.agent_mass, agent_drag=world.agent_friction,
+            **_spin(world), object_drag=world.object_friction,
+            coulomb=world.floor_friction * world.gravity,
             top=world.wall_height, half_wall=world.wall_thickness / 2,
             ramp_height=world.ramp_height, ramp_half_length=world.ramp_length / 2,
             ramp_half_width=world.ramp_width / 2)
+
+
+def _spin(world: WorldConfig) -> dict[str, float]:
+    """The exact solution of inertia * dw/dt = torque - angular_friction * w over one substep,
+    as w' = w * keep + torque * gain (Unity's scene sets the same each physics step)."""
+    h = world.dt / world.physics_substeps
+    c, inertia = world.agent_angular_friction, world.agent_inertia
+    if c == 0:
+        return {"spin_keep": 1.0, "spin_gain": h / inertia}
+    keep = math.exp(-c * h / inertia)
+    return {"spin_keep": keep, "spin_gain": (1.0 - keep) / c}
+
+
+def drive(vx: Tensor, vy: Tensor, accel_x: Tensor | float, accel_y: Tensor | float,
+          drag: Tensor | float, coulomb: float, h: float) -> tuple[Tensor, Tensor]:
+    """One substep of the movement law: the applied acceleration, then Coulomb friction takes
+    ``coulomb * h`` off the speed (never reversing it: a body at rest under a weaker force stays
+    at rest), then implicit viscous drag. The steady state of a constant force is exact."""
+    vx, vy = vx + accel_x * h, vy + accel_y * h
+    speed = norm_xy(vx, vy)
+    keep = (speed - coulomb * h).clamp(min=0.0) / speed.clamp(min=EPS)
+    keep = keep / (1.0 + drag * h)
+    return vx * keep, vy * keep
 
 
 def wall_geometry(wall_a: Tensor, wall_b: Tensor, c: PhysicsConstants) -> Walls:
@@ -144,9 +192,71 @@ def _ramp_slope(lx: Tensor, ly: Tensor, c: PhysicsConstants) -> tuple[Tensor, Te
     return frac * c.ramp_height, in_strip
 
 
-def _agent_object_contacts(ax, ay, az, ox, oy, ocos, osin, ohx, ohy, is_ramp,
+def _sweep_rounded_box(l0x: Tensor, l0y: Tensor, l1x: Tensor, l1y: Tensor, hx: Tensor,
+                       hy: Tensor, r: float) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Where segments l0 -> l1 (in box frames) first meet boxes of half size (hx, hy) grown by
+    ``r`` with rounded corners: the fraction of the segment at that point (> 1: they do not
+    meet), the outward normal (x, y) there, and how far l1 lies behind the tangent line. A segment from outside enters through the
+    face of either axis that faces its start, or through the corner arc between them."""
+    dx, dy = l1x - l0x, l1y - l0y
+    far = torch.full_like(dx, 2.0)
+
+    def face(p0: Tensor, q0: Tensor, d: Tensor, dq: Tensor, h: Tensor, hq: Tensor) -> Tensor:
+        sign = torch.sign(p0)
+        toward = (p0.abs() > h) & (d * sign < 0)
+        t = (sign * (h + r) - p0) / torch.where(toward, d, torch.ones_like(d))
+        ok = toward & (t >= -1e-6) & (t <= 1) & ((q0 + t * dq).abs() <= hq + 1e-5)
+        return torch.where(ok, t, far)
+
+    t_x = face(l0x, l0y, dx, dy, hx, hy)
+    t_y = face(l0y, l0x, dy, dx, hy, hx)
+    cx = torch.where(l0x.abs() > hx, torch.sign(l0x), torch.sign(dx)) * hx
+    cy = torch.where(l0y.abs() > hy, torch.sign(l0y), torch.sign(dy)) * hy
+    fx, fy = l0x - cx, l0y - cy
+    a = dx * dx + dy * dy
+    b = fx * dx + fy * dy
+    disc = b * b - a * (fx * fx + fy * fy - r * r)
+    t_c = (-b - torch.sqrt(disc.clamp(min=0.0))) / a.clamp(min=EPS)
+    # The arc's own quadrant (with a margin: a path through the seam of face and arc must
+    # not slip between the two tests).
+    arc = ((cx * (l0x + t_c * dx) >= hx * (hx - 1e-5)) & (cy * (l0y + t_c * dy) >= hy * (hy - 1e-5))
+           & (cx != 0) & (cy != 0))
+    t_c = torch.where((disc >= 0) & (a > EPS) & (t_c >= -1e-6) & (t_c <= 1) & arc, t_c, far)
+    t = torch.minimum(torch.minimum(t_x, t_y), t_c)
+    on_x, on_y = t_x <= t, (t_y <= t) & (t_x > t)
+    ax_, ay_ = (l0x + t * dx - cx) / r, (l0y + t * dy - cy) / r               # arc normal
+    zero = torch.zeros_like(dx)
+    nx = torch.where(on_x, torch.sign(l0x), torch.where(on_y, zero, ax_))
+    ny = torch.where(on_x, zero, torch.where(on_y, torch.sign(l0y), ay_))
+    behind = torch.where(on_x, hx + r - nx * l1x, torch.where(
+        on_y, hy + r - ny * l1y, r - nx * (l1x - cx) - ny * (l1y - cy)))
+    return t, nx, ny, behind
+
+
+def _agent_object_planes(ax: Tensor, ay: Tensor, ox: Tensor, oy: Tensor, ocos: Tensor,
+                         osin: Tensor, ohx: Tensor, ohy: Tensor, start: tuple[Tensor, Tensor],
+                         c: PhysicsConstants) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """The swept part of agent-object contacts, once per substep from the predicted positions
+    (objects' frames): for each agent that started clear of an object and whose path meets its
+    footprint grown by the agent's radius, the tangent line where it met it, as a contact plane
+    that holds for the whole solve (normal x, y and offset along it); and where that first
+    contact was on a ramp, the slope there. Returns (plane [A, O, N] bool, nx, ny, offset,
+    entry slope)."""
+    lx, ly = to_local_xy(ax[:, None], ay[:, None], ox, oy, ocos, osin)
+    sx, sy = start
+    clear = norm_xy((sx.abs() - ohx).clamp(min=0.0), (sy.abs() - ohy).clamp(min=0.0))
+    clear = clear >= c.agent_radius - 1e-5
+    t, nx, ny, behind = _sweep_rounded_box(sx, sy, lx, ly, ohx, ohy, c.agent_radius)
+    plane = clear & (t <= 1)
+    entry_slope, _ = _ramp_slope(sx + t * (lx - sx), torch.zeros_like(sx), c)
+    return plane, nx, ny, behind + nx * lx + ny * ly, entry_slope
+
+
+def _agent_object_contacts(ax, ay, az, ox, oy, ocos, osin, ohx, ohy, is_ramp, planes,
                            c: PhysicsConstants) -> tuple[Tensor, Tensor, Tensor]:
-    """Penetration depth [A, O, N] and push direction on the agent (x, y)."""
+    """Penetration depth [A, O, N] and push direction on the agent (x, y): against the contact
+    plane of :func:`_agent_object_planes` where the agent's path met the object, else against
+    the nearest point of the object's footprint."""
     lx, ly = to_local_xy(ax[:, None], ay[:, None], ox, oy, ocos, osin)
     dx = lx - torch.maximum(torch.minimum(lx, ohx), -ohx)
     dy = ly - torch.maximum(torch.minimum(ly, ohy), -ohy)
@@ -159,31 +269,98 @@ def _agent_object_contacts(ax, ay, az, ox, oy, ocos, osin, ohx, ohy, is_ramp,
     nly = torch.where(inside, any_, dy * inv)
     depth = torch.where(inside, torch.minimum(pen_x, pen_y) + c.agent_radius,
                         c.agent_radius - dist)
+    plane, pnx, pny, offset, entry_slope = planes
+    nlx, nly = torch.where(plane, pnx, nlx), torch.where(plane, pny, nly)
+    depth = torch.where(plane, offset - pnx * lx - pny * ly, depth)
     # Ramps let an agent through from the low end: centre within the ramp's width and the
-    # slope beneath it no higher than its feet plus the climb tolerance.
+    # slope beneath it no higher than its feet plus the climb tolerance -- where it is and,
+    # for an agent that came from outside, where it met the ramp.
+    reach = az[:, None] + CLIMB_TOLERANCE
     slope, _ = _ramp_slope(lx, ly, c)
-    climbing = is_ramp & (ly.abs() <= c.ramp_half_width) & (slope <= az[:, None] + CLIMB_TOLERANCE)
+    climbing = (is_ramp & (ly.abs() <= c.ramp_half_width) & (slope <= reach)
+                & ~(plane & (entry_slope > reach)))
     depth = torch.where(climbing, torch.zeros_like(depth), depth).clamp(min=0.0)
     nx, ny = rotate_xy(nlx, nly, ocos, osin)
     return depth, nx, ny
 
 
-def _object_object_contacts(ox, oy, ocos, osin, ohx, ohy, not_self
-                            ) -> tuple[Tensor, Tensor, Tensor]:
-    """Deepest corner penetration of object i into object j: depth [O, O, N] and the direction
-    (x, y) in which i must move."""
-    cx, cy = box_corners_xy(ox, oy, ocos, osin, ohx, ohy)                        # [4, O, N]
-    # j's pose broadcast against i's corners: [4, O_i, O_j, N].
-    jx, jy, jc, js, jhx, jhy = (v[None] for v in (ox, oy, ocos, osin, ohx, ohy))
-    lx, ly = to_local_xy(cx[:, :, None], cy[:, :, None], jx, jy, jc, js)
-    pen_x, pen_y = jhx - lx.abs(), jhy - ly.abs()
-    depth = torch.minimum(pen_x, pen_y).clamp(min=0.0) * not_self
-    nlx, nly = _axis_normal(lx, ly, pen_x, pen_y, 1.0)
-    best = (depth[0], nlx[0], nly[0])
-    for k in range(1, len(CORNER_SIGNS)):
-        best = _pick(best, (depth[k], nlx[k], nly[k]))
-    nx, ny = rotate_xy(best[1], best[2], ocos[None], osin[None])
-    return best[0], nx, ny
+def _agent_pair_planes(ax: Tensor, ay: Tensor, start_x: Tensor, start_y: Tensor,
+                       c: PhysicsConstants) -> tuple[Tensor, Tensor, Tensor]:
+    """The swept part of agent-agent contacts, once per substep from the predicted positions:
+    for pairs (i, j) apart at the start (relative positions i - j ``start_*``) whose relative
+    path comes within two radii, the direction from j to i at the moment they touched (time of
+    impact), along which they are separated for the whole solve, so that two agents running
+    through each other within a substep still collide. Returns (plane [A, A, N], x, y)."""
+    reach = 2 * c.agent_radius
+    dx = ax[:, None] - ax[None] - start_x
+    dy = ay[:, None] - ay[None] - start_y
+    a = dx * dx + dy * dy
+    b = start_x * dx + start_y * dy
+    gap2 = start_x * start_x + start_y * start_y - reach * reach
+    disc = b * b - a * gap2
+    s = ((-b - torch.sqrt(disc.clamp(min=0.0))) / a.clamp(min=EPS)).clamp(min=0.0)
+    plane = (gap2 >= -2e-5 * reach) & (disc >= 0) & (b < 0) & (s <= 1)
+    return plane, (start_x + s * dx) / reach, (start_y + s * dy) / reach
+
+
+def _agent_agent_contacts(ax: Tensor, ay: Tensor, planes: tuple[Tensor, Tensor, Tensor],
+                          c: PhysicsConstants) -> tuple[Tensor, Tensor, Tensor]:
+    """Penetration depth [A, A, N] of agent pairs and the unit direction (x, y) from j to i:
+    along the pair's plane of :func:`_agent_pair_planes` where it has one, else along the
+    line between their centres."""
+    reach = 2 * c.agent_radius
+    qx, qy = ax[:, None] - ax[None], ay[:, None] - ay[None]
+    dist = norm_xy(qx, qy)
+    inv = 1.0 / dist.clamp(min=EPS)
+    plane, tx, ty = planes
+    nx = torch.where(plane, tx, qx * inv)
+    ny = torch.where(plane, ty, qy * inv)
+    depth = torch.where(plane, reach - (qx * tx + qy * ty), reach - dist)
+    return depth.clamp(min=0.0), nx, ny
+
+
+def _pair_axes(ocos: Tensor, osin: Tensor, ohx: Tensor, ohy: Tensor
+               ) -> tuple[Tensor, Tensor, Tensor]:
+    """The separating-axis test's four axes of every pair of rectangles (i, j): i's x and y,
+    then j's x and y, as x and y components [4, O, O, N], and the sum of the two rectangles'
+    half extents along each."""
+    ci, si, cj, sj = ocos[:, None], osin[:, None], ocos[None], osin[None]
+    hxi, hyi, hxj, hyj = ohx[:, None], ohy[:, None], ohx[None], ohy[None]
+    cd = (ci * cj + si * sj).abs()              # |cos| and |sin| of the relative yaw
+    sd = (si * cj - ci * sj).abs()
+    shape = torch.broadcast_shapes(ci.shape, cj.shape)
+    ax = torch.stack([v.expand(shape) for v in (ci, -si, cj, -sj)])
+    ay = torch.stack([v.expand(shape) for v in (si, ci, sj, cj)])
+    radii = torch.stack([hxi + hxj * cd + hyj * sd, hyi + hxj * sd + hyj * cd,
+                         hxj + hxi * cd + hyi * sd, hyj + hxi * sd + hyi * cd])
+    return ax, ay, radii
+
+
+def _object_pair_axes(ocos: Tensor, osin: Tensor, ohx: Tensor, ohy: Tensor,
+                      start: tuple[Tensor, Tensor, Tensor, Tensor]
+                      ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """The axis along which each pair of objects (i, j) is separated for the whole substep:
+    of the four axes of the separating-axis test, the one that separated them most at its
+    start (``start``: x, y, cos, sin there), or that they overlapped least along if they
+    overlapped, so that a fast object is stopped at the face it hit, never pushed on through.
+    Returns the axis (x, y) [O, O, N] in the objects' current orientation, the sum of their
+    half extents along it, and the side of i that j started on (+-1)."""
+    sx, sy, scos, ssin = start
+    ax0, ay0, radii0 = _pair_axes(scos, ssin, ohx, ohy)
+    along0 = (sx[None] - sx[:, None]) * ax0 + (sy[None] - sy[:, None]) * ay0
+    axis = (radii0 - along0.abs()).argmin(0, keepdim=True)
+    side = torch.where(along0.gather(0, axis)[0] < 0, -1.0, 1.0)
+    ax, ay, radii = (v.gather(0, axis)[0] for v in _pair_axes(ocos, osin, ohx, ohy))
+    return ax, ay, radii, side
+
+
+def _object_object_contacts(ox, oy, axes, not_self) -> tuple[Tensor, Tensor, Tensor]:
+    """Penetration depth [O, O, N] of every pair of objects (symmetric) along its axis of
+    :func:`_object_pair_axes`, and the direction (x, y) in which i must move."""
+    ux, uy, radius, side = axes
+    along = (ox[None] - ox[:, None]) * ux + (oy[None] - oy[:, None]) * uy
+    depth = (radius - side * along).clamp(min=0.0) * not_self
+    return depth, -side * ux, -side * uy
 
 
 def _object_wall_contacts(ox, oy, ocos, osin, ohx, ohy, pnx, pny, w: Walls,
@@ -216,15 +393,16 @@ def _object_wall_contacts(ox, oy, ocos, osin, ohx, ohy, pnx, pny, w: Walls,
 def solve_contacts(ax: Tensor, ay: Tensor, az: Tensor, agent_present: Tensor,
                    ox: Tensor, oy: Tensor, ocos: Tensor, osin: Tensor, ohx: Tensor, ohy: Tensor,
                    obj_inv_mass: Tensor, obj_held_by: Tensor, is_ramp: Tensor, w: Walls,
-                   agent_prev: tuple[Tensor, Tensor], obj_prev: tuple[Tensor, Tensor],
-                   c: PhysicsConstants, iterations: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+                   agent_prev: tuple[Tensor, Tensor], obj_prev: tuple[Tensor, Tensor, Tensor, Tensor],
+                   c: PhysicsConstants) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Project predicted positions (agents [A, N], objects [O, N]) out of all contacts.
-    ``*_prev`` are the positions before the step, which decide the side of a wall a body
-    belongs to; ``is_ramp`` is [O, 1]. Returns the agents' and objects' x and y."""
+    ``agent_prev`` (x, y) and ``obj_prev`` (x, y, cos, sin of the yaw) are the poses at the start
+    of the substep, which decide the side of a wall a body belongs to and where a swept agent
+    entered; ``is_ramp`` is [O, 1]. Returns the agents' and objects' x and y."""
     a, o = ax.shape[0], ox.shape[0]
     device = ax.device
-    # Everything that does not change while solving, computed once per step: masks, mass
-    # shares, and each body's side of each wall.
+    # Everything that does not change while solving, computed once per substep: masks, mass
+    # shares, each body's side of each wall, and where each agent started relative to the rest.
     low = az < c.top - CLIMB_TOLERANCE        # higher feet step over walls and objects
     level = (az[:, None] - az[None]).abs() < LEVEL_GAP
     present = agent_present[:, None] & agent_present[None]
@@ -236,23 +414,30 @@ def solve_contacts(ax: Tensor, ay: Tensor, az: Tensor, agent_present: Tensor,
     share_agent = _share(c.agent_inv_mass, obj_inv_mass)                          # [O, N]
     share_obj = _share(obj_inv_mass, c.agent_inv_mass)
     w_i, w_j = obj_inv_mass[:, None], obj_inv_mass[None]
-    share_i, share_j = _share(w_i, w_j), _share(w_j, w_i)                          # [O, O, N]
+    share_i = _share(w_i, w_j)                                                     # [O, O, N]
     not_eye_o = (~torch.eye(o, dtype=torch.bool, device=device)[..., None]).to(ax.dtype)
     movable = (obj_inv_mass > 0).to(ax.dtype)[:, None]
     obj_nx, obj_ny = _side_normal(obj_prev[0][:, None], obj_prev[1][:, None], w)   # [O, W, N]
     agent_nx, agent_ny = _side_normal(agent_prev[0][:, None], agent_prev[1][:, None], w)
     agent_low = low.to(ax.dtype)[:, None]
     agent_reach = c.agent_radius + c.half_wall
-    for _ in range(iterations):
-        # Agents against agents (circles).
-        dx, dy = ax[:, None] - ax[None], ay[:, None] - ay[None]
-        dist = norm_xy(dx, dy)
-        k = (2 * c.agent_radius - dist).clamp(min=0.0) * agent_pair / dist.clamp(min=EPS)
-        ax = ax + 0.5 * (k * dx).sum(1)
-        ay = ay + 0.5 * (k * dy).sum(1)
+    # Swept contacts: the planes where paths met, from the predicted positions.
+    pair_planes = _agent_pair_planes(ax, ay, agent_prev[0][:, None] - agent_prev[0][None],
+                                     agent_prev[1][:, None] - agent_prev[1][None], c)
+    obj_start = to_local_xy(agent_prev[0][:, None], agent_prev[1][:, None], *obj_prev)
+    obj_planes = _agent_object_planes(ax, ay, ox, oy, ocos, osin, ohx, ohy, obj_start, c)
+    obj_axes = _object_pair_axes(ocos, osin, ohx, ohy, obj_prev)
+    holds = holder.to(ax.dtype)
+    for _ in range(c.iterations):
+        held_x, held_y = ox, oy
+        # Agents against agents (discs).
+        depth, nx, ny = _agent_agent_contacts(ax, ay, pair_planes, c)
+        depth = depth * agent_pair
+        ax = ax + 0.5 * (depth * nx).sum(1)
+        ay = ay + 0.5 * (depth * ny).sum(1)
         # Agents against boxes and ramps.
         depth, nx, ny = _agent_object_contacts(ax, ay, az, ox, oy, ocos, osin, ohx, ohy,
-                                               is_ramp, c)
+                                               is_ramp, obj_planes, c)
         depth = depth * agent_obj
         px, py = depth * nx, depth * ny
         ax = ax + (share_agent * px).sum(1)
@@ -260,15 +445,18 @@ def solve_contacts(ax: Tensor, ay: Tensor, az: Tensor, agent_present: Tensor,
         ox = ox - (share_obj * px).sum(0)
         oy = oy - (share_obj * py).sum(0)
         # Objects against objects.
-        depth, nx, ny = _object_object_contacts(ox, oy, ocos, osin, ohx, ohy, not_eye_o)
-        px, py = depth * nx, depth * ny                                          # moves i
-        ox = ox + (share_i * px).sum(1) - (share_j * px).sum(0)
-        oy = oy + (share_i * py).sum(1) - (share_j * py).sum(0)
+        depth, nx, ny = _object_object_contacts(ox, oy, obj_axes, not_eye_o)
+        ox = ox + (share_i * depth * nx).sum(1)        # the pair (j, i) moves j by its share
+        oy = oy + (share_i * depth * ny).sum(1)
         # Objects against walls (walls never move).
         depth, nx, ny = _object_wall_contacts(ox, oy, ocos, osin, ohx, ohy, obj_nx, obj_ny, w, c)
         depth = depth * movable
         ox = ox + (depth * nx).sum(1)
         oy = oy + (depth * ny).sum(1)
+        # A held object is gripped rigidly: what pushed it pushed its holder too, so nothing
+        # drives a held object into a wall or through another object.
+        ax = ax + (holds * (ox - held_x)).sum(1)
+        ay = ay + (holds * (oy - held_y)).sum(1)
         # Agents against walls, last so that walls always win.
         depth, nx, ny = _wall_contact(ax[:, None], ay[:, None], agent_nx, agent_ny,
                                       agent_reach, w)
@@ -309,3 +497,59 @@ def held_pose(holder_x: Tensor, holder_y: Tensor, holder_yaw: Tensor, off_x: Ten
     """Pose (x, y, yaw) of held objects given their holders' poses (all [O, N])."""
     rx, ry = rotate_xy(off_x, off_y, torch.cos(holder_yaw), torch.sin(holder_yaw))
     return holder_x + rx, holder_y + ry, holder_yaw + rel_yaw
+
+
+def substep(core: dict[str, Tensor], walls: Walls, accel_x: Tensor, accel_y: Tensor,
+            torque: Tensor, agent_drag: Tensor, obj_inv_mass: Tensor, is_ramp: Tensor,
+            slots: Tensor, c: PhysicsConstants) -> None:
+    """Advance the bodies in ``core`` (core layout; its entries are replaced, the tensors are
+    not modified) by one substep: the movement law, held and locked objects, contacts, riding
+    and heights. ``accel_*`` [A, N] is the force each agent's action applies per unit of the
+    mass it moves, ``torque`` [A, N] its torque, ``agent_drag`` [A, N] its viscous drag per unit
+    of that mass."""
+    h = c.h
+    pos, vel = core["agent_pos"], core["agent_vel"]
+    vx, vy = drive(vel[0], vel[1], accel_x, accel_y, agent_drag, c.coulomb, h)
+    angvel = core["agent_angvel"] * c.spin_keep + torque * c.spin_gain
+    yaw = torch.remainder(core["agent_yaw"] + angvel * h + torch.pi, 2 * torch.pi) - torch.pi
+    ax, ay = pos[0] + vx * h, pos[1] + vy * h
+
+    obj_pos, obj_vel, half = core["obj_pos"], core["obj_vel"], core["obj_half"]
+    held_by, locked = core["obj_held_by"], core["obj_locked_team"] >= 0
+    ovx, ovy = drive(obj_vel[0], obj_vel[1], 0.0, 0.0, c.object_drag, c.coulomb, h)
+    ox, oy = obj_pos[0] + ovx * h, obj_pos[1] + ovy * h
+    held = held_by >= 0
+    holder = held_by.clamp(min=0)
+    offset = core["obj_hold_offset"]
+    hx, hy, hyaw = held_pose(ax.gather(0, holder), ay.gather(0, holder), yaw.gather(0, holder),
+                             offset[0], offset[1], core["obj_hold_yaw"])
+    ox = torch.where(locked, obj_pos[0], torch.where(held, hx, ox))
+    oy = torch.where(locked, obj_pos[1], torch.where(held, hy, oy))
+    start_yaw = core["obj_yaw"]
+    obj_yaw = torch.where(held, hyaw, start_yaw)
+    inv_mass = torch.where(locked | ~core["obj_present"], 0.0, obj_inv_mass)
+    ocos, osin = torch.cos(obj_yaw), torch.sin(obj_yaw)
+
+    ax, ay, ox, oy = solve_contacts(
+        ax, ay, core["agent_z"], core["agent_present"], ox, oy, ocos, osin, half[0], half[1],
+        inv_mass, held_by, is_ramp, walls, (pos[0], pos[1]),
+        (obj_pos[0], obj_pos[1], torch.cos(start_yaw), torch.sin(start_yaw)), c)
+    # Agents standing on a box ride along with it ("box surfing") -- unless they are the
+    # ones moving it: a box an agent holds already follows that agent. The ride is not the
+    # agent's own velocity, or it would keep it after stepping off.
+    support = core["agent_support"]
+    on = support.clamp(min=0)
+    move_x, move_y = ox - obj_pos[0], oy - obj_pos[1]
+    rides = ((support >= 0) & (held_by.gather(0, on) != slots)).to(ax.dtype)
+    core["agent_vel"] = torch.stack([(ax - pos[0]) / h, (ay - pos[1]) / h])
+    ax = ax + move_x.gather(0, on) * rides
+    ay = ay + move_y.gather(0, on) * rides
+    agent_z, support = update_heights(ax, ay, core["agent_z"], ox, oy, ocos, osin, half[0],
+                                      half[1], core["obj_present"], is_ramp, walls, c)
+
+    core["agent_pos"] = torch.stack([ax, ay])
+    core["agent_z"], core["agent_support"] = agent_z, support
+    core["agent_yaw"], core["agent_angvel"] = yaw, angvel
+    moving = (~locked).to(ox.dtype) / h
+    core["obj_vel"] = torch.stack([move_x * moving, move_y * moving])
+    core["obj_pos"], core["obj_yaw"] = torch.stack([ox, oy]), obj_yaw

@@ -51,19 +51,23 @@ namespace HideAndSeek.Core
         public double Dt = 0.075;
         public double AgentRadius = 0.15;
         public double AgentMass = 1.0;
+        public double AgentInertia = 0.01;
         public double BoxSize = 0.5;
         public double ElongatedBoxLength = 1.5;
-        public double BoxMass = 2.0;
+        public double BoxMass = 1.0;
         public double RampWidth = 0.5;
         public double RampLength = 1.0;
         public double RampHeight = 0.5;
         public double RampMass = 2.0;
-        public double MaxForce = 12.0;
-        public double MaxTorque = 24.0;
-        public double AgentFriction = 8.0;
-        public double AgentAngularFriction = 8.0;
-        public double ObjectFriction = 10.0;
-        public int PhysicsIterations = 3;
+        public double MaxForce = 90.0;
+        public double MaxTorque = 90.0;
+        public double AgentFriction = 10.0;
+        public double AgentAngularFriction = 10.0;
+        public double ObjectFriction = 0.0;
+        public double FloorFriction = 0.2;
+        public double Gravity = 50.0;
+        public int PhysicsSubsteps = 2;
+        public int PhysicsIterations = 2;
         public double GrabDistance = 0.25;
         public double LockDistance = 0.25;
         public double VisionConeDeg = 135.0;
@@ -122,6 +126,10 @@ namespace HideAndSeek.Core
             if (RampHeight < WallHeight || BoxSize < WallHeight)
                 throw new WorldParamsException(source, "ramp_height", RampHeight,
                     "ramps and boxes at least as tall as walls (" + WallHeight + ")");
+            if (MaxForce <= FloorFriction * Gravity * AgentMass)
+                throw new WorldParamsException(source, "max_force", MaxForce,
+                    "more than the floor friction on an agent (floor_friction * gravity * agent_mass = "
+                    + (FloorFriction * Gravity * AgentMass) + ")");
             if (Horizon * PrepFraction < 1 && PrepFraction > 0)
                 throw new WorldParamsException(source, "prep_fraction", PrepFraction,
                     "0 or at least one preparation step for this horizon");
