@@ -132,6 +132,13 @@ class WorldConfig:
     # are its own setting); contacts are swept along each substep's motion.
     physics_substeps: int = field(default=2, metadata=spec(ge=1, le=16))
     physics_iterations: int = field(default=2, metadata=spec(ge=1, le=20))
+    # PhysX, as the Unity scene sets it up (ArenaBuilder) and hideseek.physx runs it: the fixed
+    # physics timestep (Time.fixedDeltaTime; dt is a whole number of them), the solver's
+    # iterations and the contact offset (Unity's defaults). docs/physx.md maps each to Unity.
+    physics_timestep: float = field(default=0.015, metadata=spec(gt=0.0, le=1.0, doc="s"))
+    solver_position_iterations: int = field(default=6, metadata=spec(ge=1, le=255))
+    solver_velocity_iterations: int = field(default=1, metadata=spec(ge=1, le=255))
+    contact_offset: float = field(default=0.01, metadata=spec(gt=0.0, le=1.0, doc="m"))
     # Interaction.
     grab_distance: float = field(default=0.25, metadata=spec(ge=0.0))
     lock_distance: float = field(default=0.25, metadata=spec(ge=0.0))
@@ -164,6 +171,10 @@ class WorldConfig:
             raise ConfigError(source, "max_force", self.max_force,
                               "more than the floor friction on an agent (floor_friction * gravity * "
                               f"agent_mass = {self.floor_friction * self.gravity * self.agent_mass})")
+        steps = round(self.dt / self.physics_timestep)
+        if steps < 1 or abs(steps * self.physics_timestep - self.dt) > 1e-9:
+            raise ConfigError(source, "physics_timestep", self.physics_timestep,
+                              f"a whole fraction of dt ({self.dt}): whole physics steps per step")
         if self.horizon * self.prep_fraction < 1 and self.prep_fraction > 0:
             raise ConfigError(source, "prep_fraction", self.prep_fraction,
                               "0 or at least one preparation step for this horizon")

@@ -259,6 +259,9 @@ namespace UnityEngine
     public class Physics
     {
         public static Vector3 gravity { get { throw null; } set { } }
+        public static int defaultSolverIterations { get { throw null; } set { } }
+        public static int defaultSolverVelocityIterations { get { throw null; } set { } }
+        public static float defaultContactOffset { get { throw null; } set { } }
         public static int RaycastNonAlloc(Vector3 origin, Vector3 direction, RaycastHit[] results, float maxDistance,
             int layerMask, QueryTriggerInteraction queryTriggerInteraction) { throw null; }
         public static void IgnoreCollision(Collider collider1, Collider collider2, bool ignore) { throw null; }

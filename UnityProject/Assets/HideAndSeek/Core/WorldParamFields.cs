@@ -166,6 +166,10 @@ namespace HideAndSeek.Core
             F("gravity", p => p.Gravity, (p, v) => p.Gravity = v, gt: 0.0, le: 100.0),
             I("physics_substeps", p => p.PhysicsSubsteps, (p, v) => p.PhysicsSubsteps = v, ge: 1, le: 16),
             I("physics_iterations", p => p.PhysicsIterations, (p, v) => p.PhysicsIterations = v, ge: 1, le: 20),
+            F("physics_timestep", p => p.PhysicsTimestep, (p, v) => p.PhysicsTimestep = v, gt: 0.0, le: 1.0),
+            I("solver_position_iterations", p => p.SolverPositionIterations, (p, v) => p.SolverPositionIterations = v, ge: 1, le: 255),
+            I("solver_velocity_iterations", p => p.SolverVelocityIterations, (p, v) => p.SolverVelocityIterations = v, ge: 1, le: 255),
+            F("contact_offset", p => p.ContactOffset, (p, v) => p.ContactOffset = v, gt: 0.0, le: 1.0),
             F("grab_distance", p => p.GrabDistance, (p, v) => p.GrabDistance = v, ge: 0.0),
             F("lock_distance", p => p.LockDistance, (p, v) => p.LockDistance = v, ge: 0.0),
             F("vision_cone_deg", p => p.VisionConeDeg, (p, v) => p.VisionConeDeg = v, gt: 0.0, le: 360.0),
@@ -178,6 +182,8 @@ namespace HideAndSeek.Core
         public static readonly string[] StartupOnlyKeys =
         {
             "n_hiders", "n_seekers", "n_boxes", "n_ramps", "lidar_rays", "scenario",
+            // PhysX settings apply to bodies and colliders when they are created.
+            "physics_timestep", "solver_position_iterations", "solver_velocity_iterations", "contact_offset",
         };
 
         public static ParamField Find(string key)

@@ -68,6 +68,10 @@ namespace HideAndSeek.Core
         public double Gravity = 50.0;
         public int PhysicsSubsteps = 2;
         public int PhysicsIterations = 2;
+        public double PhysicsTimestep = 0.015;
+        public int SolverPositionIterations = 6;
+        public int SolverVelocityIterations = 1;
+        public double ContactOffset = 0.01;
         public double GrabDistance = 0.25;
         public double LockDistance = 0.25;
         public double VisionConeDeg = 135.0;
@@ -130,6 +134,10 @@ namespace HideAndSeek.Core
                 throw new WorldParamsException(source, "max_force", MaxForce,
                     "more than the floor friction on an agent (floor_friction * gravity * agent_mass = "
                     + (FloorFriction * Gravity * AgentMass) + ")");
+            var steps = Math.Round(Dt / PhysicsTimestep);
+            if (steps < 1 || Math.Abs(steps * PhysicsTimestep - Dt) > 1e-9)
+                throw new WorldParamsException(source, "physics_timestep", PhysicsTimestep,
+                    "a whole fraction of dt (" + Dt + "): whole physics steps per step");
             if (Horizon * PrepFraction < 1 && PrepFraction > 0)
                 throw new WorldParamsException(source, "prep_fraction", PrepFraction,
                     "0 or at least one preparation step for this horizon");

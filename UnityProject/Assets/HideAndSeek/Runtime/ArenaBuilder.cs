@@ -74,6 +74,7 @@ namespace HideAndSeek
             World = ReadWorld(startup: true);
             Seed = ReadSeed(Seed);
             m_Frozen = new HashSet<string>(WorldParamFields.StartupOnlyKeys);
+            ApplyPhysicsSettings(World);
             var n = Mathf.RoundToInt(academy.EnvironmentParameters.GetWithDefault(WorldParamFields.NumArenasKey, NumArenas));
             if (n < 1)
                 throw new ArgumentException("EnvironmentParameters: num_arenas = " + n + ": expected at least 1");
@@ -106,6 +107,21 @@ namespace HideAndSeek
             // Episode 0 of every arena, laid out now so that the scene is complete before the first
             // step; the Academy's first reset lays it out again with the trainer's parameters.
             foreach (var arena in m_Arenas) arena.StartUp(World);
+        }
+
+        /// <summary>
+        /// The PhysX settings of the contract (docs/physx.md): the fixed timestep, gravity, the
+        /// solver's iterations and the contact offset. Unity applies the iterations and the offset
+        /// to bodies and colliders as they are created, so this runs before any arena is built
+        /// (and those keys are start-up only).
+        /// </summary>
+        static void ApplyPhysicsSettings(WorldParams w)
+        {
+            Time.fixedDeltaTime = (float)w.PhysicsTimestep;
+            Physics.gravity = new Vector3(0f, (float)-w.Gravity, 0f);
+            Physics.defaultSolverIterations = w.SolverPositionIterations;
+            Physics.defaultSolverVelocityIterations = w.SolverVelocityIterations;
+            Physics.defaultContactOffset = (float)w.ContactOffset;
         }
 
         void OnDestroy()
