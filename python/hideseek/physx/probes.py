@@ -20,6 +20,9 @@ from ..sim.state import PARK_DISTANCE
 
 N = NO_MOVE_BIN
 FULL, BACK = 10, 0
+# Feet within this of the top height count as on top: PhysX bodies rest and slide a few
+# millimetres into each other (the contact offset is 1 cm), the twin's heights are exact.
+ON_TOP = 0.02
 NOOP = (N, N, N, 0, 0)
 ACTOR, OTHER = 0, 1
 BOX0, BOX1 = 0, 1
@@ -226,13 +229,13 @@ def _ramp_at_origin(factory: Factory, world: WorldConfig | None) -> Scene:
 
 
 def ramp_climb_steps(factory: Factory, world: WorldConfig | None = None) -> float:
-    """Decisions of full force along a ramp's axis until the agent stands at the top height
-    (inf if it never does within 12)."""
+    """Decisions of full force along a ramp's axis until the agent's feet are at the top height
+    (within ``ON_TOP``; inf if never within 12)."""
     sc = _ramp_at_origin(factory, world)
     top = sc.world.wall_height
     for step in range(1, 13):
         sc.act(1, slot_0=(FULL, N, N, 0, 0))
-        if sc.z() >= top - 1e-3:
+        if sc.z() >= top - ON_TOP:
             return float(step)
     return math.inf
 
@@ -250,7 +253,7 @@ def fall_steps(factory: Factory, world: WorldConfig | None = None) -> float:
     on_top = 0
     for step in range(1, 30):
         sc.act(1, slot_0=WALK)
-        if sc.z() >= w.wall_height - 1e-3:
+        if sc.z() >= w.wall_height - ON_TOP:
             on_top = step
         elif sc.z() <= 1e-3:
             return float(step - on_top)

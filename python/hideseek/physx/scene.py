@@ -4,8 +4,8 @@ SAPIEN's frame is z-up, so the arena frame (x, y) maps to PhysX (x, y) and heigh
 arena's origin is where this arena sits in its scene (arenas of one scene lie far apart).
 
 - Agents: a capsule of radius ``agent_radius`` and height 0.5 m (Unity's capsule primitive scaled
-  to (2r, 0.25, 2r)), centre 0.25 m above the feet, mass ``agent_mass``, unit inertia, turning
-  only about the vertical axis (FreezeRotationX | FreezeRotationZ).
+  to (2r, 0.25, 2r)), centre 0.25 m above the feet, mass ``agent_mass``, yaw inertia
+  ``agent_inertia``, turning only about the vertical axis (FreezeRotationX | FreezeRotationZ).
 - Boxes: a box collider with its pivot at the base, mass ``box_mass`` (inertia of a solid box);
   ramps: the convex wedge of ``ArenaFactory.WedgeMesh`` rising along the ramp's heading, mass
   ``ramp_mass``. Objects do not rotate at all unless held (then only about the vertical).
@@ -120,7 +120,8 @@ class ArenaActors:
         shape.set_local_pose(_UPRIGHT)
         body = self._body(f"{self.name}/agent{slot}", shape)
         body.set_mass(self.world.agent_mass)
-        body.set_inertia([1.0, 1.0, 1.0])          # rb.inertiaTensor = Vector3.one
+        # Yaw inertia from the contract (the other two axes are locked, so any value does).
+        body.set_inertia([self.world.agent_inertia] * 3)
         body.set_cmass_local_pose(sapien.Pose())
         body.set_max_angular_velocity(50.0)        # rb.maxAngularVelocity = 50
         body.set_locked_motion_axes(YAW_ONLY)

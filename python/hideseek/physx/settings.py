@@ -9,7 +9,6 @@ PhysX 4 (Unity) and PhysX 5 (SAPIEN) both have, because the scene never changes 
 from __future__ import annotations
 
 import contextlib
-import math
 import warnings
 from dataclasses import dataclass
 from typing import Iterator
@@ -45,12 +44,9 @@ class PhysxSettings:
 
     @staticmethod
     def of(world: WorldConfig) -> "PhysxSettings":
-        steps = round(world.dt / world.physics_timestep)
-        if steps < 1 or not math.isclose(steps * world.physics_timestep, world.dt, rel_tol=1e-6):
-            raise ValueError(f"physics_timestep {world.physics_timestep}: expected dt "
-                             f"({world.dt}) to be a whole number of physics steps")
         return PhysxSettings(
-            timestep=world.physics_timestep, steps_per_decision=steps,
+            timestep=world.physics_timestep,
+            steps_per_decision=round(world.dt / world.physics_timestep),   # whole (contract)
             position_iterations=world.solver_position_iterations,
             velocity_iterations=world.solver_velocity_iterations,
             contact_offset=world.contact_offset, gravity=world.gravity)

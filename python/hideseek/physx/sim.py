@@ -104,7 +104,7 @@ class PhysxSim:
         self.num_arenas = num_arenas
         self.device = torch.device("cpu")
         self.settings = PhysxSettings.of(world)
-        self.law = MovementLaw.of(world, self.settings.timestep)
+        self.law = MovementLaw(world, self.settings.steps_per_decision)
         self._k = StepConstants.of(world, self.device)
         self._sense_fn, self._observe_fn = sense, observations
         if compile:
@@ -114,8 +114,8 @@ class PhysxSim:
         self._a, self._b, self._o = lay.max_agents, lay.max_boxes, lay.max_boxes + lay.max_ramps
         self._mass = np.array([world.agent_mass] * lay.max_agents + [world.box_mass] * lay.max_boxes
                               + [world.ramp_mass] * lay.max_ramps)
-        self._viscous = np.array([world.agent_friction] * lay.max_agents
-                                 + [world.object_friction] * self._o)
+        self._drag = np.array([world.agent_friction] * lay.max_agents
+                              + [world.object_friction] * self._o)
         self._is_box = np.arange(self._o) < lay.max_boxes
         self._branch_hi = torch.tensor([b - 1 for b in ACTION_BRANCHES])
         self._noop = torch.tensor(NOOP_ACTION)
@@ -323,16 +323,15 @@ class PhysxSim:
         bodies = self._read()
         moving = self._moving()
         self._height_rules(bodies, moving, held_by, obj_half)
-        # The movement law's forces, as the velocity changes they make in one step.
+        # The movement law, as the velocities it leaves after one step.
         a = self._a
         fx, fy, torque = force
-        dvx, dvy = self.law.linear(bodies[..., V.start], bodies[..., V.start + 1],
-                                   np.pad(fx, ((0, 0), (0, self._o))),
-                                   np.pad(fy, ((0, 0), (0, self._o))), self._mass, self._viscous)
-        bodies[..., V.start] += np.where(moving, dvx, 0.0)
-        bodies[..., V.start + 1] += np.where(moving, dvy, 0.0)
+        vx, vy = bodies[..., V.start], bodies[..., V.start + 1]
+        nx, ny = self.law.linear(vx, vy, fx, fy, self._mass, self._drag)
+        bodies[..., V.start] = np.where(moving, nx, vx)
+        bodies[..., V.start + 1] = np.where(moving, ny, vy)
         spin = bodies[:, :a, W.start + 2]
-        spin += np.where(moving[:, :a], self.law.angular(spin, torque), 0.0)
+        bodies[:, :a, W.start + 2] = np.where(moving[:, :a], self.law.angular(spin, torque), spin)
         self._write(bodies)
         for s in self._scenes:
             s.step()
@@ -399,7 +398,9 @@ class PhysxSim:
         self._core = core
         self._sync_interactions(held_before, locked_before)
 
-        force = self.law.action_forces(act.numpy())
+        fx, fy, torque = self.law.action_forces(act.numpy())
+        pad = ((0, 0), (0, self._o))                     # objects get no action force
+        force = (np.pad(fx, pad), np.pad(fy, pad), torque)
         held_by, obj_half = self._public("obj_held_by"), self._public("obj_half")
         for _ in range(self.settings.steps_per_decision):
             self._physics_step(force, held_by, obj_half)
