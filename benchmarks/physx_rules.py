@@ -2,7 +2,7 @@
 engines on the same hand-built scene, printed as the markdown table of docs/physx.md.
 
     .venv/bin/pip install -e '.[physx]'
-    .venv/bin/python benchmarks/physx_rules.py [--arena quadrant] [probe ...]
+    .venv/bin/python benchmarks/physx_rules.py [--arena quadrant] [--turning agent] [probe ...]
 
 Columns: the probe, its unit, the twin's figure, PhysX's, and WORLD.md's where it states one.
 The tests (tests/test_physx_rules.py) hold PhysX's figures to the tolerances stated there.
@@ -48,21 +48,27 @@ ROWS = {
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--arena", default="quadrant")
-    p.add_argument("probes", nargs="*", default=list(PROBES), choices=list(PROBES),
-                   metavar="probe")
+    p.add_argument("--turning", default="composite", choices=("composite", "agent"),
+                   help="how PhysX's turning law reaches a held object (hideseek.physx.law)")
+    p.add_argument("probes", nargs="*", metavar="probe",
+                   help=f"probes to run (default: all of {', '.join(PROBES)})")
     args = p.parse_args()
+    unknown = sorted(set(args.probes) - set(PROBES))
+    if unknown:
+        p.error(f"unknown probe {unknown[0]!r}; expected one of {', '.join(PROBES)}")
     require()
     from hideseek.physx.sim import PhysxSim
 
     torch.set_num_threads(1)
     world = load_world_config(args.arena)
-    engines = {"twin": lambda w: TwinSim(w, 1), "physx": lambda w: PhysxSim(w, 1)}
+    engines = {"twin": lambda w: TwinSim(w, 1),
+               "physx": lambda w: PhysxSim(w, 1, turning=args.turning)}
     print(f"# {platform.processor() or platform.machine()}, torch {torch.__version__}, "
-          f"arena {args.arena}")
+          f"arena {args.arena}, PhysX turning {args.turning}")
     print("| rule | unit | twin | PhysX | WORLD.md |")
     print("| --- | --- | ---: | ---: | --- |")
     start = time.perf_counter()
-    for name in args.probes:
+    for name in args.probes or list(PROBES):
         rule, unit, target = ROWS[name]
         values = [PROBES[name](make, world) for make in engines.values()]
         cells = " | ".join(f"{v:.3g}" for v in values)

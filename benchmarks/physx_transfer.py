@@ -3,7 +3,7 @@ PhysX, and each statistic's means are compared.
 
     .venv/bin/pip install -e '.[physx]'
     .venv/bin/python benchmarks/physx_transfer.py [--hider H.onnx --seeker S.onnx]
-        [--episodes 400] [--seed 2000000] [--arena quadrant]
+        [--episodes 400] [--seed 2000000] [--arena quadrant] [--turning agent]
 
 Default pair: the shipped one (models/quadrant/). Episode e plays seed ``seed + e`` in both
 engines (the same layouts; the trajectories part as soon as the physics does). Statistics:
@@ -30,6 +30,7 @@ from hideseek.evaluation.actors import OnnxActor
 from hideseek.evaluation.runner import run_episodes
 from hideseek.evaluation.statistics import outcome
 from hideseek.backends import simulator_factory
+from hideseek.physx import require
 from hideseek.play import SHIPPED_MODELS, load_policies
 
 NEAR_ZERO = 0.05
@@ -65,15 +66,21 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=2_000_000)
     p.add_argument("--arena", default="quadrant")
     p.add_argument("--deterministic", action="store_true", help="most likely actions")
+    p.add_argument("--turning", default="composite", choices=("composite", "agent"),
+                   help="how PhysX's turning law reaches a held object (hideseek.physx.law)")
     args = p.parse_args()
     torch.set_num_threads(1)
     world = load_world_config(args.arena)
     policies = load_policies(args.hider, args.seeker)
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"load {os.getloadavg()[0]:.1f}; pair {args.hider}, {args.seeker}; "
-          f"{args.episodes} episodes from seed {args.seed}")
+          f"{args.episodes} episodes from seed {args.seed}; PhysX turning {args.turning}")
     results = {}
-    factories = {engine: simulator_factory(engine, world) for engine in ("twin", "physx")}
+    require()
+    from hideseek.physx.sim import PhysxSim
+
+    factories = {"twin": simulator_factory("twin", world),
+                 "physx": lambda n, seed: PhysxSim(world, n, seed=seed, turning=args.turning)}
     for engine, factory in factories.items():
         actors = {team: OnnxActor(policy, args.deterministic) for team, policy in policies.items()}
         start = time.perf_counter()

@@ -43,6 +43,7 @@ from .settings import PhysxSettings, new_scene
 # angular velocity.
 Q, P, V, W = slice(0, 4), slice(4, 7), slice(7, 10), slice(10, 13)
 ROW = 13
+TURNING = ("composite", "agent")
 ARENA_GAP = 4.0   # m of free floor between neighbouring arenas of one scene
 
 
@@ -87,15 +88,19 @@ class PhysxSim:
 
     ``arenas_per_scene``: how many arenas share one PhysX scene (default: all in one, which
     measured fastest; ``benchmarks/physx_throughput.py`` compares). ``compile``: run the twin's
-    sensing functions under ``torch.compile`` (as ``TwinSim(compile=True)`` does)."""
+    sensing functions under ``torch.compile`` (as ``TwinSim(compile=True)`` does). ``turning``:
+    how the turning law reaches what an agent holds, ``composite`` or ``agent`` (``physx.law``)."""
 
     def __init__(self, world: WorldConfig, num_arenas: int, device: str | torch.device = "cpu",
                  seed: int | Sequence[int] = 0, arenas_per_scene: int | None = None,
-                 compile: bool = False):
+                 compile: bool = False, turning: str = "composite"):
         if num_arenas < 1:
             raise ValueError(f"num_arenas: expected >= 1, got {num_arenas}")
         if torch.device(device).type != "cpu":
             raise ValueError(f"device: PhysxSim runs PhysX on the CPU, expected 'cpu', got {device}")
+        if turning not in TURNING:
+            raise ValueError(f"turning: expected one of {', '.join(TURNING)}, got {turning!r}")
+        self.turning = turning
         per_scene = num_arenas if arenas_per_scene is None else arenas_per_scene
         if per_scene < 1:
             raise ValueError(f"arenas_per_scene: expected >= 1, got {arenas_per_scene}")
@@ -330,11 +335,37 @@ class PhysxSim:
         nx, ny = self.law.linear(vx, vy, fx, fy, self._mass, self._drag)
         bodies[..., V.start] = np.where(moving, nx, vx)
         bodies[..., V.start + 1] = np.where(moving, ny, vy)
-        spin = bodies[:, :a, W.start + 2]
-        bodies[:, :a, W.start + 2] = np.where(moving[:, :a], self.law.angular(spin, torque), spin)
+        self._turn(bodies, moving, torque, held_by, obj_half)
         self._write(bodies)
         for s in self._scenes:
             s.step()
+
+    def _turn(self, bodies: np.ndarray, moving: np.ndarray, torque: np.ndarray,
+              held_by: np.ndarray, obj_half: np.ndarray) -> None:
+        """The turning law on ``bodies``, in place (``physx.law``: a holder and what it holds
+        turn as one body, in ``composite`` mode)."""
+        a = self._a
+        spin = bodies[:, :a, W.start + 2].copy()
+        inertia: np.ndarray | float = self.law.agent_inertia
+        if self.turning == "composite":
+            # Each held object's yaw inertia about its holder's centre (a box of its footprint:
+            # m (lx^2 + ly^2) / 12 about its own centre, plus m d^2).
+            holds = held_by[:, None, :] == np.arange(a)[None, :, None]              # [N, A, O]
+            d = bodies[:, None, a:, P.start:P.start + 2] - bodies[:, :a, None, P.start:P.start + 2]
+            own = self._mass[a:] * (obj_half ** 2).sum(-1) / 3                      # [N, O]
+            inertia = inertia + (holds * (self._mass[a:] * (d ** 2).sum(-1) + own[:, None])).sum(-1)
+        turned = np.where(moving[:, :a], self.law.angular(spin, torque, inertia), spin)
+        bodies[:, :a, W.start + 2] = turned
+        # What an agent holds turns with it about its centre (the joint would make it so).
+        held = held_by >= 0
+        if self.turning == "composite" and held.any():
+            holder = np.clip(held_by, 0, None)
+            change = np.take_along_axis(turned - spin, holder, axis=1) * held          # [N, O]
+            rel = np.take_along_axis(d, holder[:, None, :, None], axis=1)[:, 0]         # [N, O, 2]
+            objs = bodies[:, a:]
+            objs[..., W.start + 2] += change
+            objs[..., V.start] -= change * rel[..., 1]
+            objs[..., V.start + 1] += change * rel[..., 0]
 
     def _height_rules(self, bodies: np.ndarray, moving: np.ndarray, held_by: np.ndarray,
                       obj_half: np.ndarray) -> None:
