@@ -87,7 +87,7 @@ class Collector:
         step = torch.compile(policy_step, dynamic=False) if compile else policy_step
         self._step: PolicyStep = step
         self.obs: AgentObs | None = None
-        self._played_by: dict[str, int] = {}  # team -> arenas a frozen opponent played last time
+        self.played_by: dict[str, int] = {}  # team -> arenas a frozen opponent played last time
 
     def reset(self, seed: int) -> None:
         self.obs = self.sim.reset(seed)
@@ -207,11 +207,11 @@ class Collector:
         """Memory that a frozen opponent wrote must not reach the current policy (and back):
         where the player of a slot changes between rollouts, its memory starts empty."""
         if self.memory is None:
-            self._played_by = {t: k for t, (_, k) in opponents.items()}
+            self.played_by = {t: k for t, (_, k) in opponents.items()}
             return
-        for team in set(self._played_by) | set(opponents):
-            before, now = self._played_by.get(team, 0), opponents.get(team, (None, 0))[1]
+        for team in set(self.played_by) | set(opponents):
+            before, now = self.played_by.get(team, 0), opponents.get(team, (None, 0))[1]
             if before != now:
                 lo, hi = min(before, now), max(before, now)
                 self.memory[lo:hi, self.layout.team_slice(team)] = 0.0
-        self._played_by = {t: k for t, (_, k) in opponents.items()}
+        self.played_by = {t: k for t, (_, k) in opponents.items()}

@@ -37,6 +37,9 @@ def state_tensors(tr: Trainer) -> tuple[dict[str, torch.Tensor], dict]:
         meta[f"optimizer.{name}"] = pack(g.optimizer.state_dict(), f"optimizer.{name}", tensors)
     if tr.collector is not None and tr.collector.memory is not None:
         tensors["memory"] = tr.collector.memory
+        # Which arenas a frozen opponent played last: the next rollout empties the memory of
+        # slots whose player changes, so a resumed run must know it too.
+        meta["played_by"] = dict(tr.collector.played_by)
     tensors["rng.sample"] = tr.gen_sample.get_state()
     tensors["rng.minibatch"] = tr.gen_minibatch.get_state()
     tensors["rng.opponent"] = tr.pool.generator.get_state()
@@ -99,6 +102,7 @@ def load(tr: Trainer, path: Path, tensors: dict[str, torch.Tensor] | None = None
     if collector is not None and collector.memory is not None and "memory" in tensors \
             and tensors["memory"].shape[0] == tr.sim.num_arenas:
         collector.memory = tensors["memory"].to(tr.device)
+        collector.played_by = {str(k): int(v) for k, v in meta.get("played_by", {}).items()}
     saved = sub_state(tensors, "sim") if meta.get("sim_state_saved") else {}
     if collector is not None and _restore_sim(tr, saved):
         collector.obs = tr.sim.observe()
