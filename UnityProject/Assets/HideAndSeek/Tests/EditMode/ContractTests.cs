@@ -134,10 +134,10 @@ namespace HideAndSeek.Tests
         {
             var p = WorldParamFields.Read(WorldDefaults.QuadrantScenario(), From(new Dictionary<string, float>
             {
-                { "horizon", 120f }, { "max_force", 10f }, { "n_boxes_min", 1f }, { "scenario", 1f },
+                { "horizon", 120f }, { "max_force", 20f }, { "n_boxes_min", 1f }, { "scenario", 1f },
             }));
             Assert.AreEqual(120, p.Horizon);
-            Assert.AreEqual(10.0, p.MaxForce, 1e-6);
+            Assert.AreEqual(20.0, p.MaxForce, 1e-6);
             Assert.AreEqual(1, p.NBoxes.Min);
             Assert.AreEqual(2, p.NBoxes.Max);
             Assert.AreEqual(WorldParams.RandomRooms, p.Scenario);

@@ -19,7 +19,7 @@ namespace HideAndSeek.Tests
                 s.Agents[a].Theta = 0.1 * a;
             }
             s.Agents[0].Vel = new Vec2(1.2, -0.6);
-            s.Agents[0].AngVel = 1.5;
+            s.Agents[0].AngVel = 4.5;
             s.Agents[3].Z = 0.5;
             s.Objects[0] = new ObjectSnapshot { Present = true, Pos = new Vec2(2, 2), SizeX = 0.5, SizeY = 0.5, LockedTeam = 0, HeldBy = -1 };
             s.Objects[1] = new ObjectSnapshot { Present = true, Pos = new Vec2(1, 2), SizeX = 1.5, SizeY = 0.5, LockedTeam = -1, HeldBy = 2 };
@@ -40,7 +40,7 @@ namespace HideAndSeek.Tests
             Assert.AreEqual(-0.1f, o[4], 1e-6);
             Assert.AreEqual(0f, o[5], 1e-6);
             Assert.AreEqual(1f, o[6], 1e-6);
-            Assert.AreEqual(1.5f / 3f, o[7], 1e-6, "angular velocity over max_torque / angular friction = 3 rad/s");
+            Assert.AreEqual(4.5f / 9f, o[7], 1e-6, "angular velocity over max_torque / angular friction = 9 rad/s");
             Assert.AreEqual(1f, o[8]);
             Assert.AreEqual(0.5f, o[9], 1e-6);
             Assert.AreEqual(0.8f, o[10], 1e-6);
