@@ -48,12 +48,54 @@ namespace HideAndSeek.CI
                     { "sample", Sample(w) },
                     { "layouts", Layouts(w) },
                     { "rewards", Rewards(w) },
+                    { "movement", Movement(w) },
                 };
             }
             root["scenarios"] = scenarios;
             var sb = new StringBuilder();
             Write(sb, root);
             return sb.ToString();
+        }
+
+        /// <summary>
+        /// The scene's movement law on a free body, stepped as PhysX steps a Rigidbody (forces, then
+        /// velocity), sampled after each of 12 decisions: the speed of an agent under full force along
+        /// x and on the diagonal, its yaw rate under full torque, and a released box's speed from 7 m/s.
+        /// </summary>
+        static Dictionary<string, object> Movement(WorldParams w)
+        {
+            var h = w.PhysicsTimestep;
+            var perDecision = (int)Math.Round(w.Dt / h);
+            Func<Vec2, double, double, Vec2, List<object>> run = (force, mass, friction, v0) =>
+            {
+                var v = v0;
+                var speeds = new List<object>();
+                for (var d = 0; d < 12; d++)
+                {
+                    for (var k = 0; k < perDecision; k++)
+                    {
+                        var f = force + MovementLaw.Drag(v, mass, friction) + MovementLaw.FloorFriction(v, mass, w, h);
+                        v = v + f * (h / mass);
+                    }
+                    speeds.Add(v.Length);
+                }
+                return speeds;
+            };
+            var spin = new List<object>();
+            double omega = 0;
+            for (var d = 0; d < 12; d++)
+            {
+                for (var k = 0; k < perDecision; k++) omega = MovementLaw.SpinRate(omega, w.MaxTorque, w, h);
+                spin.Add(omega);
+            }
+            var zero = new Vec2(0, 0);
+            return new Dictionary<string, object>
+            {
+                { "axis", run(new Vec2(w.MaxForce, 0), w.AgentMass, w.AgentFriction, zero) },
+                { "diagonal", run(new Vec2(w.MaxForce, w.MaxForce), w.AgentMass, w.AgentFriction, zero) },
+                { "spin", spin },
+                { "box_release", run(zero, w.BoxMass, w.ObjectFriction, new Vec2(7, 0)) },
+            };
         }
 
         static Dictionary<string, object> WorldDict(WorldParams w)

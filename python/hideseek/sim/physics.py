@@ -4,8 +4,8 @@ height rule (WORLD.md "Entities", "Heights", "Actions").
 Movement (WORLD.md v1.1, the original's agents): per axis a body obeys
 ``dv/dt = F/m - drag * v - floor_friction * gravity * v/|v|``: viscous drag plus Coulomb floor
 friction, which stops a released box at a constant deceleration and holds a body still under a
-force smaller than the friction. :func:`drive` integrates it over one substep (Coulomb first,
-then implicit drag), so a body's top speed is exactly ``(F/m - floor_friction * gravity) / drag``
+force smaller than the friction. :func:`drive` integrates it over one substep, exactly for
+straight-line motion, so a body's top speed is ``(F/m - floor_friction * gravity) / drag``
 whatever the substep. A holder carries the mass and floor friction of what it holds. Turning
 obeys ``inertia * dw/dt = torque - angular_friction * w``, integrated exactly.
 
@@ -104,14 +104,21 @@ def _spin(world: WorldConfig) -> dict[str, float]:
 
 def drive(vx: Tensor, vy: Tensor, accel_x: Tensor | float, accel_y: Tensor | float,
           drag: Tensor | float, coulomb: float, h: float) -> tuple[Tensor, Tensor]:
-    """One substep of the movement law: the applied acceleration, then Coulomb friction takes
-    ``coulomb * h`` off the speed (never reversing it: a body at rest under a weaker force stays
-    at rest), then implicit viscous drag. The steady state of a constant force is exact."""
-    vx, vy = vx + accel_x * h, vy + accel_y * h
+    """One substep of the movement law, solved exactly for a body moving in a straight line:
+    viscous drag acts as ``exp(-drag * h)``, the applied acceleration adds ``accel * gain`` with
+    ``gain = (1 - exp(-drag * h)) / drag`` (``h`` without drag), and Coulomb friction takes
+    ``coulomb * gain`` off the speed, never reversing it (a body at rest under a weaker force
+    stays at rest). A constant force's top speed is exact whatever the substep."""
+    if isinstance(drag, Tensor):
+        keep = torch.exp(-drag * h)
+        gain = torch.where(drag > 0, (1.0 - keep) / drag.clamp(min=EPS), h)
+    else:
+        keep = math.exp(-drag * h)
+        gain = (1.0 - keep) / drag if drag > 0 else h
+    vx, vy = vx * keep + accel_x * gain, vy * keep + accel_y * gain
     speed = norm_xy(vx, vy)
-    keep = (speed - coulomb * h).clamp(min=0.0) / speed.clamp(min=EPS)
-    keep = keep / (1.0 + drag * h)
-    return vx * keep, vy * keep
+    scale = (speed - coulomb * gain).clamp(min=0.0) / speed.clamp(min=EPS)
+    return vx * scale, vy * scale
 
 
 def wall_geometry(wall_a: Tensor, wall_b: Tensor, c: PhysicsConstants) -> Walls:

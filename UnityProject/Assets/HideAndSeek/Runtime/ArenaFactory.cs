@@ -84,11 +84,11 @@ namespace HideAndSeek
             wall.transform.localScale = new Vector3((float)w.WallThickness, (float)w.WallHeight, (float)s.Length);
         }
 
-        public static Pushable Box(Transform root, int index, WorldParams w)
+        public static Pushable Box(HideSeekArena arena, int index, WorldParams w)
         {
             var go = new GameObject("Box_" + index);
             go.layer = Layers.Box;
-            go.transform.SetParent(root, false);
+            go.transform.SetParent(arena.transform, false);
             var visual = GameObject.CreatePrimitive(PrimitiveType.Cube);
             visual.name = "Body";
             visual.layer = Layers.Box;
@@ -99,9 +99,9 @@ namespace HideAndSeek
             Resize(p, visual, w, false);
             var rb = go.AddComponent<Rigidbody>();
             rb.mass = (float)w.BoxMass;
-            PhysicsCompat.SetDamping(rb, (float)w.ObjectFriction, (float)w.ObjectFriction);
+            PhysicsCompat.SetDamping(rb, 0f, 0f);   // drag and floor friction: Pushable.FixedUpdate
             PhysicsCompat.MakeFrictionless(visual.GetComponent<Collider>());
-            p.Init(rb, visual.GetComponent<Renderer>());
+            p.Init(arena, rb, visual.GetComponent<Renderer>());
             return p;
         }
 
@@ -115,11 +115,11 @@ namespace HideAndSeek
             body.transform.localPosition = new Vector3(0f, p.Height / 2, 0f);
         }
 
-        public static Pushable Ramp(Transform root, int index, int objectIndex, WorldParams w)
+        public static Pushable Ramp(HideSeekArena arena, int index, int objectIndex, WorldParams w)
         {
             var go = new GameObject("Ramp_" + index);
             go.layer = Layers.Ramp;
-            go.transform.SetParent(root, false);
+            go.transform.SetParent(arena.transform, false);
             var mesh = WedgeMesh((float)w.RampWidth, (float)w.RampLength, (float)w.RampHeight);
             var body = new GameObject("Body");
             body.layer = Layers.Ramp;
@@ -147,8 +147,8 @@ namespace HideAndSeek
             p.Height = (float)w.RampHeight;
             var rb = go.AddComponent<Rigidbody>();
             rb.mass = (float)w.RampMass;
-            PhysicsCompat.SetDamping(rb, (float)w.ObjectFriction, (float)w.ObjectFriction);
-            p.Init(rb, renderer);
+            PhysicsCompat.SetDamping(rb, 0f, 0f);   // drag and floor friction: Pushable.FixedUpdate
+            p.Init(arena, rb, renderer);
             return p;
         }
 
@@ -199,11 +199,10 @@ namespace HideAndSeek
 
             var rb = go.AddComponent<Rigidbody>();
             rb.mass = (float)w.AgentMass;
-            PhysicsCompat.SetDamping(rb, (float)w.AgentFriction, (float)w.AgentAngularFriction);
+            // Drag, floor friction and the turn rate come from MovementLaw in HideSeekAgent.FixedUpdate.
+            PhysicsCompat.SetDamping(rb, 0f, 0f);
             rb.constraints = RigidbodyConstraints.FreezeRotationX | RigidbodyConstraints.FreezeRotationZ;
-            // Unit inertia: a torque tau gives d(omega)/dt = tau, as in the twin, so the top turn rate
-            // is max_torque / agent_angular_friction.
-            rb.inertiaTensor = Vector3.one;
+            rb.inertiaTensor = Vector3.one * (float)w.AgentInertia;
             rb.inertiaTensorRotation = Quaternion.identity;
             rb.maxAngularVelocity = 50f;
 

@@ -15,8 +15,8 @@ namespace HideAndSeek
     /// <summary>
     /// One hider or seeker. Behavior "Hider"/"Seeker" with team id 0/1 and branches [11, 11, 11, 2, 2]
     /// (set up by <see cref="ArenaFactory"/>). Decisions come every DecisionPeriod physics steps; the
-    /// chosen force and torque are applied on every physics step in between, grab and lock once per
-    /// decision. Observations, rewards and episode ends are driven by its <see cref="HideSeekArena"/>.
+    /// chosen force and turn, with the drag and floor friction of <see cref="MovementLaw"/>, act on
+    /// every physics step in between, grab and lock once per decision. Observations, rewards and episode ends are driven by its <see cref="HideSeekArena"/>.
     /// </summary>
     public class HideSeekAgent : Agent
     {
@@ -174,12 +174,17 @@ namespace HideAndSeek
         {
             if (!Present || Body == null || Body.isKinematic) return;
             var w = Arena.World;
+            var h = Time.fixedDeltaTime;
             // Arena frame = world axes (arenas are never rotated): x -> Unity x, y -> Unity z.
-            var fx = (float)(ActionMapping.Unit(m_Action[0]) * w.MaxForce);
-            var fy = (float)(ActionMapping.Unit(m_Action[1]) * w.MaxForce);
-            var torque = (float)Frames.UnityTorqueY(ActionMapping.Unit(m_Action[2]) * w.MaxTorque);
-            Body.AddForce(new Vector3(fx, 0f, fy), ForceMode.Force);
-            Body.AddTorque(new Vector3(0f, torque, 0f), ForceMode.Force);
+            var v = PhysicsCompat.GetVelocity(Body);
+            var velocity = new Vec2(v.x, v.z);
+            var force = new Vec2(ActionMapping.Unit(m_Action[0]) * w.MaxForce, ActionMapping.Unit(m_Action[1]) * w.MaxForce)
+                        + MovementLaw.Drag(velocity, w.AgentMass, w.AgentFriction)
+                        + MovementLaw.FloorFriction(velocity, w.AgentMass, w, h);
+            Body.AddForce(new Vector3((float)force.X, 0f, (float)force.Y), ForceMode.Force);
+            var omega = Frames.ThetaRateFromUnity(Body.angularVelocity.y);
+            omega = MovementLaw.SpinRate(omega, ActionMapping.Unit(m_Action[2]) * w.MaxTorque, w, h);
+            Body.angularVelocity = new Vector3(0f, (float)Frames.UnityTorqueY(omega), 0f);
         }
 
         /// <summary>Keyboard play for the arena's human slot: WASD move, Q/E turn, Space grab (hold), L lock.</summary>

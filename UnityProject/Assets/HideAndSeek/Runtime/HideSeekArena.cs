@@ -76,9 +76,9 @@ namespace HideAndSeek
             m_Walls = new GameObject[LayoutGenerator.MaxWalls(world)];
             for (var i = 0; i < m_Walls.Length; i++) m_Walls[i] = ArenaFactory.WallSlot(transform, i);
             m_Objects = new Pushable[m_Layout.MaxBoxes + m_Layout.MaxRamps];
-            for (var b = 0; b < m_Layout.MaxBoxes; b++) m_Objects[b] = ArenaFactory.Box(transform, b, world);
+            for (var b = 0; b < m_Layout.MaxBoxes; b++) m_Objects[b] = ArenaFactory.Box(this, b, world);
             for (var r = 0; r < m_Layout.MaxRamps; r++)
-                m_Objects[m_Layout.MaxBoxes + r] = ArenaFactory.Ramp(transform, r, m_Layout.MaxBoxes + r, world);
+                m_Objects[m_Layout.MaxBoxes + r] = ArenaFactory.Ramp(this, r, m_Layout.MaxBoxes + r, world);
             m_Agents = new HideSeekAgent[m_Layout.MaxAgents];
             for (var a = 0; a < m_Agents.Length; a++) m_Agents[a] = ArenaFactory.Agent(this, a, world, policy);
             m_BoxPoses = new OrientedRect[m_Layout.MaxBoxes];

@@ -27,7 +27,11 @@ namespace HideAndSeek
 #endif
         }
 
-        /// <summary>Viscous friction: Unity applies v *= 1 / (1 + damping * dt) each physics step, the twin's implicit form.</summary>
+        /// <summary>
+        /// Rigidbody damping. PhysX scales velocities by max(0, 1 - damping * dt) each physics step
+        /// (DyBodyCoreIntegrator.h, bodyCoreComputeUnconstrainedVelocity), a top speed that depends on
+        /// the timestep; the scene sets 0 and applies <see cref="HideAndSeek.Core.MovementLaw"/> instead.
+        /// </summary>
         public static void SetDamping(Rigidbody rb, float linear, float angular)
         {
 #if UNITY_6000_0_OR_NEWER
@@ -39,7 +43,7 @@ namespace HideAndSeek
 #endif
         }
 
-        /// <summary>A frictionless material: movement is governed by damping, as in the twin, not by Coulomb friction.</summary>
+        /// <summary>A frictionless material: bodies slide along each other and the walls, as in the twin; floor friction is a force of <see cref="HideAndSeek.Core.MovementLaw"/>.</summary>
         public static void MakeFrictionless(Collider collider)
         {
 #if UNITY_6000_0_OR_NEWER

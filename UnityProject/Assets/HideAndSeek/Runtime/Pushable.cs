@@ -5,7 +5,8 @@ namespace HideAndSeek
 {
     /// <summary>
     /// A box or ramp: a yaw-only Rigidbody that agents push, grab (a FixedJoint to the holder, so it
-    /// keeps its offset and relative yaw) and lock (kinematic, so nothing moves it). Its heading is
+    /// keeps its offset and relative yaw) and lock (kinematic, so nothing moves it); floor friction
+    /// stops it once released. Its heading is
     /// its local +z (Unity forward): SizeX is the footprint along it (a ramp rises along it), SizeY across.
     /// </summary>
     [DisallowMultipleComponent]
@@ -19,6 +20,7 @@ namespace HideAndSeek
         public double SizeY { get; set; }
         public float Height { get; set; }
 
+        public HideSeekArena Arena { get; private set; }
         public Rigidbody Body { get; private set; }
         public Collider[] Colliders { get; private set; }
         public bool Present { get; private set; }
@@ -31,8 +33,9 @@ namespace HideAndSeek
         Collider m_HolderCollider;
         Renderer m_Renderer;
 
-        public void Init(Rigidbody body, Renderer renderer)
+        public void Init(HideSeekArena arena, Rigidbody body, Renderer renderer)
         {
+            Arena = arena;
             Body = body;
             m_Renderer = renderer;
             Colliders = GetComponentsInChildren<Collider>(true);
@@ -125,6 +128,19 @@ namespace HideAndSeek
                 Body.angularVelocity = Vector3.zero;
             }
             Recolour();
+        }
+
+        /// <summary>Drag and floor friction (<see cref="MovementLaw"/>) on every physics step while it can move.</summary>
+        void FixedUpdate()
+        {
+            if (!Present || Body == null || Body.isKinematic) return;
+            var w = Arena.World;
+            var v = PhysicsCompat.GetVelocity(Body);
+            var velocity = new Vec2(v.x, v.z);
+            var mass = IsRamp ? w.RampMass : w.BoxMass;
+            var force = MovementLaw.Drag(velocity, mass, w.ObjectFriction)
+                        + MovementLaw.FloorFriction(velocity, mass, w, Time.fixedDeltaTime);
+            Body.AddForce(new Vector3((float)force.X, 0f, (float)force.Y), ForceMode.Force);
         }
 
         /// <summary>Objects only yaw, and only while held (they never tip over or spin when pushed).</summary>
