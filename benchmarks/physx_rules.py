@@ -2,7 +2,7 @@
 engines on the same hand-built scene, printed as the markdown table of docs/physx.md.
 
     .venv/bin/pip install -e '.[physx]'
-    .venv/bin/python benchmarks/physx_rules.py [--arena quadrant] [--turning agent] [probe ...]
+    .venv/bin/python benchmarks/physx_rules.py [--arena quadrant] [--turning composite] [probe ...]
 
 Columns: the probe, its unit, the twin's figure, PhysX's, and WORLD.md's where it states one.
 The tests (tests/test_physx_rules.py) hold PhysX's figures to the tolerances stated there.
@@ -41,6 +41,7 @@ ROWS = {
     "wall_crossed": ("agent at top speed into a wall: gets through", "yes=1", "0"),
     "door_box_covers_gap": ("door gap covered by a locked box: agent passes", "yes=1", "0"),
     "door_opening_0.25": ("door, 0.25 m left beside a locked box: passes", "yes=1", "0"),
+    "door_opening_0.32": ("door, 0.32 m left beside a locked box: passes", "yes=1", "1"),
     "door_opening_0.36": ("door, 0.36 m left beside a locked box: passes", "yes=1", "1"),
 }
 
@@ -48,8 +49,9 @@ ROWS = {
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--arena", default="quadrant")
-    p.add_argument("--turning", default="composite", choices=("composite", "agent"),
-                   help="how PhysX's turning law reaches a held object (hideseek.physx.law)")
+    p.add_argument("--turning", default="agent", choices=("agent", "composite"),
+                   help="how PhysX's turning law reaches a held object: agent (the scene's way) "
+                        "or composite (hideseek.physx.law)")
     p.add_argument("probes", nargs="*", metavar="probe",
                    help=f"probes to run (default: all of {', '.join(PROBES)})")
     args = p.parse_args()

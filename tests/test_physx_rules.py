@@ -2,8 +2,9 @@
 
 Tolerances: movement figures within 10 % of what the contract's movement law gives in steady
 state (WORLD.md: "within about 10 %"), turning within 15 % (its spin-up is part of the probe),
-a released box stops within one decision of 0.7 s; a held box keeps its offset within 2 cm and a
-holder turns 180 degrees in at most 1.3 times an agent's time alone; a
+a released box stops within one decision of 0.7 s; a held box keeps its offset within 2 cm, and a
+holder turns 180 degrees in over 4 times an agent's time alone as the scene applies the turning
+law, in at most 1.3 times with the law solved for holder and box together; a
 rider lags its box by at most one physics step of the box's motion (the scene carries riders by
 the box's last step) plus 2 cm and is back on its place within 2 cm once the box stops; a
 locked box moves less than 1 mm; a wall stops an agent at top speed; a doorway passes an agent
@@ -61,14 +62,16 @@ def test_pushing_a_box_and_a_released_box_stopping():
     assert abs(probes.box_stop_steps(physx, w) - stop) <= 1.0
 
 
-def test_a_held_box_keeps_its_offset_and_turns_with_its_holder():
+def test_a_held_box_keeps_its_offset_and_what_turning_it_takes():
     assert probes.carry_offset_drift(physx, WORLD) < 0.02
-    # The turning law solved for holder and box together: a holder turns nearly as fast as an
-    # agent alone (the box adds 30 times the agent's yaw inertia: a slower spin-up, the same top
-    # rate). Applied to the agent alone, the joint takes the turn back (docs/physx.md).
+    # The scene sets a holder's turn rate on the agent alone, and the joint gives most of it to
+    # the box (30 times the agent's yaw inertia): turning 180 degrees takes several times as
+    # long as alone. Solved for holder and box as one body (turning="composite", the change
+    # proposed for the scene), a holder turns nearly as fast as alone (docs/physx.md).
     alone = probes.turn_180_steps(physx, WORLD)
-    assert probes.carry_turn_180_steps(physx, WORLD) <= 1.3 * alone
-    assert probes.carry_turn_180_steps(lambda w: PhysxSim(w, 1, turning="agent"), WORLD) > 4 * alone
+    assert probes.carry_turn_180_steps(physx, WORLD) > 4 * alone
+    composite = probes.carry_turn_180_steps(lambda w: PhysxSim(w, 1, turning="composite"), WORLD)
+    assert composite <= 1.3 * alone
 
 
 def test_climbing_a_ramp_falling_from_a_top_and_walking_on_a_wall_top():
@@ -89,6 +92,6 @@ def test_a_locked_box_does_not_move_and_a_wall_stops_a_running_agent():
     assert probes.wall_crossed(physx, WORLD) == 0.0
 
 
-@pytest.mark.parametrize("opening, passes", [(0.0, 0.0), (0.25, 0.0), (0.36, 1.0)])
+@pytest.mark.parametrize("opening, passes", [(0.0, 0.0), (0.25, 0.0), (0.32, 1.0), (0.36, 1.0)])
 def test_an_agent_passes_a_doorway_only_where_it_fits(opening, passes):
     assert probes.doorway_passes(physx, opening, WORLD) == passes

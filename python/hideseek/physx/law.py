@@ -1,45 +1,38 @@
-"""The movement law of the contract (WORLD.md v1.1), applied to every body before each PhysX
-step, as the Unity scene applies it each physics step (Rigidbody damping is 0; the law is the
-scripts'):
+"""The movement law of the contract (WORLD.md v1.1) as the Unity scene applies it before each
+physics step (``Core/MovementLaw.cs``, used by ``HideSeekAgent.FixedUpdate`` and
+``Pushable.FixedUpdate``; Rigidbody damping is 0):
 
-- linear, per body: ``dv/dt = F/m - drag * v - floor_friction * gravity * v/|v|`` with the
-  action's force on agents (``(bin - 5) / 5 * max_force`` per axis), ``drag`` =
-  ``agent_friction`` on agents and ``object_friction`` on boxes and ramps;
-- turning, agents: ``inertia * dw/dt = torque - agent_angular_friction * w`` with
-  ``(bin - 5) / 5 * max_torque``.
+- every body that can move gets the force ``-friction * m * v`` (``agent_friction`` on agents,
+  ``object_friction`` on boxes and ramps) plus Coulomb floor friction against its horizontal
+  velocity, ``min(floor_friction * gravity * m, m * |v| / h)`` (it never reverses a body within
+  one step); agents also get their action's force, ``(bin - 5) / 5 * max_force`` per axis.
+  A force held for one step of ``h`` changes the velocity by ``F / m * h`` before the solver
+  runs, which is what PhysX does with ``AddForce``; the backend writes that change directly.
+- an agent's yaw rate is set to the exact solution of
+  ``agent_inertia * dw/dt = torque - agent_angular_friction * w`` over ``h``
+  (``MovementLaw.SpinRate``; the equation is too stiff for an explicit torque).
 
-Each is integrated over one physics step as the twin integrates it over one of its substeps
-(``sim.physics.drive``, and the exact solution of the turning equation): the same formulas, here
-with the PhysX timestep. A held object is its own body with its own linear law; PhysX's joint
-makes holder and object move as one (the twin lets the holder carry the object's mass).
-
-Turning a holder is the one place where the law has to say which body it acts on. The contract's
-``agent_inertia`` is tiny (0.01 kg m^2: 9 rad/s within milliseconds), so the law cannot be a
-torque integrated by PhysX at 15 ms steps (explicitly, ``c h / I`` = 15: unstable) and must be
-applied as the velocity its exact solution gives. Applied to the agent alone, a held box (1 kg
-half a metre away, 30 times the agent's inertia) takes nearly all of that turn back through the
-joint within the same step: a holder then turns about nine times slower than the twin's (the
-``agent`` mode below, measured in docs/physx.md). The default, ``composite``, solves the turning
-equation for the holder and what it holds as the one rigid body the joint makes of them (their
-yaw inertia about the holder's centre) and gives that turn to all of them.
+Turning a holder is where the scene's way (``turning="agent"``, the default here: the rate is
+set on the agent alone) meets PhysX's joint: a held box (1 kg half a metre away, 30 times the
+agent's yaw inertia) takes nearly all of the set turn back through the joint within the same
+step, so a holder turns about nine times slower than an agent alone (docs/physx.md).
+``turning="composite"`` solves the turning equation for the holder and what it holds as the one
+rigid body the joint makes of them (their yaw inertia about the holder's centre) and gives that
+turn to all of them: the change proposed for the scene.
 """
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
-import torch
 
 from ..contract import NO_MOVE_BIN, WorldConfig
-from ..sim.physics import PhysicsConstants, drive
 
 
 class MovementLaw:
-    def __init__(self, world: WorldConfig, steps_per_decision: int):
-        # The twin's constants for a substep as long as one physics step.
-        self.pc = PhysicsConstants.of(dataclasses.replace(world, physics_substeps=steps_per_decision))
+    def __init__(self, world: WorldConfig, h: float):
+        self.h = h
         self.max_force, self.max_torque = world.max_force, world.max_torque
+        self.coulomb = world.floor_friction * world.gravity       # m/s^2
         self.agent_inertia, self.angular_friction = world.agent_inertia, world.agent_angular_friction
 
     def action_forces(self, bins: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -49,19 +42,23 @@ class MovementLaw:
 
     def linear(self, vx: np.ndarray, vy: np.ndarray, fx: np.ndarray, fy: np.ndarray,
                mass: np.ndarray, drag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Horizontal velocities after one physics step of the law, from velocities (vx, vy),
-        applied forces (fx, fy), masses and viscous drags (1/s), all broadcast together."""
-        t = torch.from_numpy
-        nx, ny = drive(t(vx), t(vy), t(fx / mass), t(fy / mass), t(drag),
-                       self.pc.coulomb, self.pc.h)
-        return nx.numpy(), ny.numpy()
+        """Horizontal velocities after one physics step under the scene's forces, from
+        velocities (vx, vy), applied forces (fx, fy), masses and viscous drags (1/s), all
+        broadcast together (``MovementLaw.Drag`` + ``MovementLaw.FloorFriction``)."""
+        speed = np.hypot(vx, vy)
+        # Floor friction per unit mass and speed: min(coulomb, |v| / h) / |v| (0 at rest).
+        floor = np.divide(np.minimum(self.coulomb, speed / self.h), speed,
+                          out=np.zeros_like(speed), where=speed > 0)
+        ax = fx / mass - (drag + floor) * vx
+        ay = fy / mass - (drag + floor) * vy
+        return vx + ax * self.h, vy + ay * self.h
 
     def angular(self, omega: np.ndarray, torque: np.ndarray, inertia: np.ndarray | float
                 ) -> np.ndarray:
-        """Yaw rates after one physics step of the turning law, solved exactly, of bodies with
-        yaw ``inertia`` turning at ``omega`` under ``torque``."""
-        c, h = self.angular_friction, self.pc.h
-        if c == 0:
+        """Yaw rates after one physics step of the turning law, solved exactly
+        (``MovementLaw.SpinRate``), of bodies with yaw ``inertia`` turning at ``omega``."""
+        c, h = self.angular_friction, self.h
+        if c <= 0:
             return omega + torque * h / inertia
         keep = np.exp(-c * h / np.asarray(inertia, dtype=np.float64))
         return omega * keep + torque * (1.0 - keep) / c

@@ -368,5 +368,6 @@ PROBES: dict[str, Callable[..., float]] = {
     "wall_crossed": wall_crossed,
     "door_box_covers_gap": lambda f, w=None: doorway_passes(f, 0.0, w),
     "door_opening_0.25": lambda f, w=None: doorway_passes(f, 0.25, w),
+    "door_opening_0.32": lambda f, w=None: doorway_passes(f, 0.32, w),
     "door_opening_0.36": lambda f, w=None: doorway_passes(f, 0.36, w),
 }

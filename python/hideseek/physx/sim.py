@@ -43,7 +43,7 @@ from .settings import PhysxSettings, new_scene
 # angular velocity.
 Q, P, V, W = slice(0, 4), slice(4, 7), slice(7, 10), slice(10, 13)
 ROW = 13
-TURNING = ("composite", "agent")
+TURNING = ("agent", "composite")
 ARENA_GAP = 4.0   # m of free floor between neighbouring arenas of one scene
 
 
@@ -89,11 +89,12 @@ class PhysxSim:
     ``arenas_per_scene``: how many arenas share one PhysX scene (default: all in one, which
     measured fastest; ``benchmarks/physx_throughput.py`` compares). ``compile``: run the twin's
     sensing functions under ``torch.compile`` (as ``TwinSim(compile=True)`` does). ``turning``:
-    how the turning law reaches what an agent holds, ``composite`` or ``agent`` (``physx.law``)."""
+    how the turning law reaches what an agent holds: ``agent`` (the scene's way) or
+    ``composite`` (``physx.law``)."""
 
     def __init__(self, world: WorldConfig, num_arenas: int, device: str | torch.device = "cpu",
                  seed: int | Sequence[int] = 0, arenas_per_scene: int | None = None,
-                 compile: bool = False, turning: str = "composite"):
+                 compile: bool = False, turning: str = "agent"):
         if num_arenas < 1:
             raise ValueError(f"num_arenas: expected >= 1, got {num_arenas}")
         if torch.device(device).type != "cpu":
@@ -109,7 +110,7 @@ class PhysxSim:
         self.num_arenas = num_arenas
         self.device = torch.device("cpu")
         self.settings = PhysxSettings.of(world)
-        self.law = MovementLaw(world, self.settings.steps_per_decision)
+        self.law = MovementLaw(world, self.settings.timestep)
         self._k = StepConstants.of(world, self.device)
         self._sense_fn, self._observe_fn = sense, observations
         if compile:
@@ -342,8 +343,8 @@ class PhysxSim:
 
     def _turn(self, bodies: np.ndarray, moving: np.ndarray, torque: np.ndarray,
               held_by: np.ndarray, obj_half: np.ndarray) -> None:
-        """The turning law on ``bodies``, in place (``physx.law``: a holder and what it holds
-        turn as one body, in ``composite`` mode)."""
+        """The turning law on ``bodies``, in place (``physx.law``: on the agent alone, as the
+        scene sets it, or on a holder and what it holds as one body, ``composite``)."""
         a = self._a
         spin = bodies[:, :a, W.start + 2].copy()
         inertia: np.ndarray | float = self.law.agent_inertia
