@@ -88,7 +88,7 @@ def main() -> None:
     # The noise reference: the twin again, on the next episodes' seeds (other layouts, other
     # samples). A ratio between two plays of the same engine is what chance alone gives.
     runs = {"twin": (twin, args.seed),
-            "physx": (lambda n, seed: PhysxSim(world, n, seed=seed, turning=args.turning), args.seed),
+            "physx": (lambda n, s: PhysxSim(world, n, seed=s, turning=args.turning), args.seed),
             "twin, other seeds": (twin, args.seed + args.episodes)}
     results = {}
     for name, (factory, seed) in runs.items():

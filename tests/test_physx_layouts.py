@@ -77,7 +77,8 @@ def test_each_episode_lays_out_as_the_csharp_generator(scenario):
 def test_arena_k_of_a_batch_plays_seed_plus_k():
     """Arena k of a batch seeded s is the single arena seeded s + k (Unity: builder seed + k)."""
     world = load_world_config("quadrant")
-    cases = {(c["seed"], c["episode"]): c for c in csharp_contract()["scenarios"]["quadrant"]["layouts"]}
+    layouts = csharp_contract()["scenarios"]["quadrant"]["layouts"]
+    cases = {(c["seed"], c["episode"]): c for c in layouts}
     sim = PhysxSim(world, 8, seed=0)       # arenas 0, 1 and 7 have C# data for episode 0
     for k in (0, 1, 7):
         _check_arena(sim, k, cases[(k, 0)], f"batch arena {k}")

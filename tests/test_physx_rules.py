@@ -9,8 +9,8 @@ rider lags its box by at most one physics step of the box's motion (the scene ca
 the box's last step) plus 2 cm and is back on its place within 2 cm once the box stops; a
 locked box moves less than 1 mm; a wall stops an agent at top speed; a doorway passes an agent
 exactly when the opening beside the locked box is wider than the agent; feet within
-``probes.ON_TOP`` (2 cm) of the top height count as on top. The twin's own figures are in docs/physx.md, not here: the
-twin is held to WORLD.md by its own tests.
+``probes.ON_TOP`` (2 cm) of the top height count as on top. The twin's own figures are in
+docs/physx.md, not here: the twin is held to WORLD.md by its own tests.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ def steady_speed(force: float, mass: float, drag: float) -> float:
 def test_top_speed_along_an_axis_and_on_the_diagonal():
     w = WORLD
     axis = steady_speed(w.max_force, w.agent_mass, w.agent_friction * w.agent_mass)
-    diagonal = steady_speed(math.sqrt(2) * w.max_force, w.agent_mass, w.agent_friction * w.agent_mass)
+    drag = w.agent_friction * w.agent_mass
+    diagonal = steady_speed(math.sqrt(2) * w.max_force, w.agent_mass, drag)
     assert probes.top_speed_axis(physx, w) == pytest.approx(axis, rel=0.10)
     assert probes.top_speed_diagonal(physx, w) == pytest.approx(diagonal, rel=0.10)
 

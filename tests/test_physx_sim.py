@@ -37,7 +37,8 @@ def test_reset_observes_the_twins_layout_with_the_twins_functions(scenario):
     for name in ("obs_0", "obs_1", "obs_2", "obs_3", "action_mask", "state", "present"):
         assert torch.equal(getattr(twin.obs, name), getattr(px.obs, name)), name
     for field in dataclasses.fields(twin.state):
-        assert torch.equal(getattr(twin.state, field.name), getattr(px.state, field.name)), field.name
+        name = field.name
+        assert torch.equal(getattr(twin.state, name), getattr(px.state, name)), name
 
 
 def test_step_results_and_auto_reset():

@@ -28,7 +28,8 @@ def check_backend(backend: str) -> str:
 
 
 def make_simulator(backend: str, world: WorldConfig, num_arenas: int,
-                   device: "str | torch.device" = "cpu", seed: int = 0, compile: bool = False) -> Any:
+                   device: "str | torch.device" = "cpu", seed: int = 0,
+                   compile: bool = False) -> Any:
     """A simulator of ``num_arenas`` arenas of ``world`` on ``backend``; arena k plays seed
     ``seed + k``. ``compile``: the twin's step (or PhysX's sensing) under ``torch.compile``."""
     check_backend(backend)

@@ -33,12 +33,14 @@ class MovementLaw:
         self.h = h
         self.max_force, self.max_torque = world.max_force, world.max_torque
         self.coulomb = world.floor_friction * world.gravity       # m/s^2
-        self.agent_inertia, self.angular_friction = world.agent_inertia, world.agent_angular_friction
+        self.agent_inertia = world.agent_inertia
+        self.angular_friction = world.agent_angular_friction
 
     def action_forces(self, bins: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Force x, force y and torque from the movement bins [..., 3] of an action."""
         unit = (bins[..., :3].astype(np.float64) - NO_MOVE_BIN) / NO_MOVE_BIN
-        return unit[..., 0] * self.max_force, unit[..., 1] * self.max_force, unit[..., 2] * self.max_torque
+        force = unit[..., :2] * self.max_force
+        return force[..., 0], force[..., 1], unit[..., 2] * self.max_torque
 
     def linear(self, vx: np.ndarray, vy: np.ndarray, fx: np.ndarray, fy: np.ndarray,
                mass: np.ndarray, drag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

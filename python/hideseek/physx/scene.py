@@ -25,8 +25,8 @@ import math
 import numpy as np
 
 from ..contract import WorldConfig
-from .settings import (UNITY_MAX_DEPENETRATION, PhysxSettings, configured, frictionless, px,
-                       sapien)
+from .settings import (UNITY_MAX_ANGULAR_SPEED, UNITY_MAX_DEPENETRATION, PhysxSettings,
+                       configured, frictionless, px, sapien)
 
 AGENT_HEIGHT = 0.5          # m, the capsule's full height (Unity primitive 2 m x 0.25)
 FOOT_OFFSET = AGENT_HEIGHT / 2   # HideSeekAgent.FootOffset: pivot (centre) above the feet
@@ -86,7 +86,6 @@ class ArenaActors:
         self.name = name
         self.num_agents = lay.max_agents
         self.num_objects = lay.max_boxes + lay.max_ramps
-        self.max_boxes = lay.max_boxes
         self._material = frictionless()
         half_box = world.box_size / 2
         with configured(settings):
@@ -123,7 +122,8 @@ class ArenaActors:
         # Yaw inertia from the contract (the other two axes are locked, so any value does).
         body.set_inertia([self.world.agent_inertia] * 3)
         body.set_cmass_local_pose(sapien.Pose())
-        body.set_max_angular_velocity(50.0)        # rb.maxAngularVelocity = 50
+        # rb.maxAngularVelocity = 50 in the scene, which is also Unity's default.
+        body.set_max_angular_velocity(UNITY_MAX_ANGULAR_SPEED)
         body.set_locked_motion_axes(YAW_ONLY)
         return body
 

@@ -98,7 +98,8 @@ class PhysxSim:
         if num_arenas < 1:
             raise ValueError(f"num_arenas: expected >= 1, got {num_arenas}")
         if torch.device(device).type != "cpu":
-            raise ValueError(f"device: PhysxSim runs PhysX on the CPU, expected 'cpu', got {device}")
+            raise ValueError(f"device: PhysxSim runs PhysX on the CPU, expected 'cpu', "
+                             f"got {device}")
         if turning not in TURNING:
             raise ValueError(f"turning: expected one of {', '.join(TURNING)}, got {turning!r}")
         self.turning = turning
@@ -219,7 +220,8 @@ class PhysxSim:
         agent_pos, agent_vel = self._public("agent_pos"), self._public("agent_vel")
         agent_z, agent_yaw = self._public("agent_z"), self._public("agent_yaw")
         agent_w, agent_present = self._public("agent_angvel"), self._public("agent_present")
-        obj_pos, obj_vel, obj_yaw = self._public("obj_pos"), self._public("obj_vel"), self._public("obj_yaw")
+        obj_pos, obj_vel = self._public("obj_pos"), self._public("obj_vel")
+        obj_yaw = self._public("obj_yaw")
         obj_half, obj_present = self._public("obj_half"), self._public("obj_present")
         locked, held_by = self._public("obj_locked_team") >= 0, self._public("obj_held_by")
         wall_a, wall_b = self._public("wall_a"), self._public("wall_b")
@@ -330,7 +332,6 @@ class PhysxSim:
         moving = self._moving()
         self._height_rules(bodies, moving, held_by, obj_half)
         # The movement law, as the velocities it leaves after one step.
-        a = self._a
         fx, fy, torque = force
         vx, vy = bodies[..., V.start], bodies[..., V.start + 1]
         nx, ny = self.law.linear(vx, vy, fx, fy, self._mass, self._drag)

@@ -91,7 +91,8 @@ def parse_args(argv: list[str]) -> PlayerOptions:
         raise ValueError(f"--twin-step-sleep-ms {ns.twin_step_sleep_ms}: expected a number of "
                          "milliseconds >= 0")
     if ns.twin_backend not in BACKENDS:
-        raise ValueError(f"--twin-backend {ns.twin_backend!r}: expected one of {', '.join(BACKENDS)}")
+        raise ValueError(f"--twin-backend {ns.twin_backend!r}: expected one of "
+                         f"{', '.join(BACKENDS)}")
     if ns.twin_backend == "physx" and ns.twin_device != "cpu":
         raise ValueError(f"--twin-device {ns.twin_device}: expected cpu with --twin-backend physx "
                          "(PhysX runs on the CPU)")
