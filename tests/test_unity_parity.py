@@ -357,3 +357,37 @@ def test_preprocessor_keeps_the_branches_of_the_defined_symbols():
     assert kept({"X"}) == ["a", "b", "e"]
     assert kept({"X", "Y"}) == ["a", "c", "e"]
     assert kept(set()) == ["a", "d", "e"]
+
+
+def test_door_blocking_equals_the_twins():
+    """EpisodeStats.DoorsBlocked (C#) and rules.blocked_doors (twin) on the same 300 random
+    scenes of a door with up to three boxes, locked by either team or not at all."""
+    from hideseek.sim.layouts import door_along
+    from hideseek.sim.rules import blocked_doors
+    cases = csharp_contract()["door_blocking"]
+    world = load_world_config("quadrant", {"n_boxes": 3})
+    n, boxes = len(cases), 3
+    objects = boxes + world.layout.max_ramps
+    core = {
+        "obj_pos": torch.full((2, objects, n), -1000.0), "obj_half": torch.full((2, objects, n), 0.25),
+        "obj_yaw": torch.zeros(objects, n), "obj_present": torch.zeros(objects, n, dtype=torch.bool),
+        "obj_locked_team": torch.full((objects, n), -1, dtype=torch.int64),
+        "door_pos": torch.zeros(2, 2, n), "door_present": torch.zeros(2, n, dtype=torch.bool),
+    }
+    slots = [tuple(a) for a in door_along(world)]
+    for k, case in enumerate(cases):
+        slot = slots.index(tuple(case["along"]))
+        core["door_pos"][:, slot, k] = torch.tensor(case["door"])
+        core["door_present"][slot, k] = True
+        for b, box in enumerate(case["boxes"]):
+            core["obj_pos"][:, b, k] = torch.tensor(box["pos"])
+            core["obj_half"][:, b, k] = torch.tensor(box["size"]) / 2
+            core["obj_yaw"][b, k] = box["yaw"]
+            core["obj_present"][b, k] = box["present"]
+            core["obj_locked_team"][b, k] = box["locked_team"]
+    by_any, by_hiders = blocked_doors(core, world)
+    cs_any = torch.tensor([c["blocked"] for c in cases], dtype=torch.float32)
+    cs_hiders = torch.tensor([c["blocked_by_hiders"] for c in cases], dtype=torch.float32)
+    assert 30 < int(cs_any.sum()) < n - 30, "both verdicts are exercised"
+    assert torch.equal(by_any.sum(0).float(), cs_any)
+    assert torch.equal(by_hiders.sum(0).float(), cs_hiders)

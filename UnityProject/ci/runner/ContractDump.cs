@@ -52,6 +52,7 @@ namespace HideAndSeek.CI
                 };
             }
             root["scenarios"] = scenarios;
+            root["door_blocking"] = DoorBlocking();
             var sb = new StringBuilder();
             Write(sb, root);
             return sb.ToString();
@@ -96,6 +97,54 @@ namespace HideAndSeek.CI
                 { "spin", spin },
                 { "box_release", run(zero, w.BoxMass, w.ObjectFriction, new Vec2(7, 0)) },
             };
+        }
+
+        /// <summary>
+        /// EpisodeStats.DoorsBlocked on 300 random scenes of one door with up to three boxes near it
+        /// (quadrant world with three boxes): the inputs and the counts, by either team and by the hiders.
+        /// </summary>
+        static List<object> DoorBlocking()
+        {
+            var w = WorldDefaults.QuadrantScenario();
+            w.NBoxes = IntRange.Of(3);
+            var tracker = new EpisodeStatsTracker(w);
+            var rng = new Random(7);
+            var cases = new List<object>();
+            for (var k = 0; k < 300; k++)
+            {
+                var along = k % 2 == 0 ? new Vec2(0, 1) : new Vec2(1, 0);
+                var normal = new Vec2(-along.Y, along.X);
+                var centre = new Vec2(rng.NextDouble() * 2 - 1, rng.NextDouble() * 2 - 1);
+                var s = new ArenaSnapshot(w);
+                var boxes = new List<object>();
+                for (var b = 0; b < 3; b++)
+                {
+                    var present = b == 0 || rng.NextDouble() < 0.6;
+                    var pos = centre + along * (rng.NextDouble() * 1.4 - 0.7) + normal * (rng.NextDouble() * 1.2 - 0.6);
+                    var yaw = rng.NextDouble() * Math.PI;
+                    var length = rng.NextDouble() < 0.2 ? w.ElongatedBoxLength : w.BoxSize;
+                    var locked = rng.Next(-1, 2);
+                    s.Objects[b] = new ObjectSnapshot
+                    {
+                        Present = present, Pos = pos, Theta = yaw, SizeX = length, SizeY = w.BoxSize,
+                        LockedTeam = present ? locked : -1, HeldBy = -1,
+                    };
+                    boxes.Add(new Dictionary<string, object>
+                    {
+                        { "present", present }, { "pos", new[] { pos.X, pos.Y } }, { "yaw", yaw },
+                        { "size", new[] { length, w.BoxSize } }, { "locked_team", s.Objects[b].LockedTeam },
+                    });
+                }
+                var doors = new[] { new Door(centre, along) };
+                cases.Add(new Dictionary<string, object>
+                {
+                    { "door", new[] { centre.X, centre.Y } }, { "along", new[] { along.X, along.Y } },
+                    { "boxes", boxes },
+                    { "blocked", tracker.DoorsBlocked(s, doors, -1) },
+                    { "blocked_by_hiders", tracker.DoorsBlocked(s, doors, Contract.HiderTeamId) },
+                });
+            }
+            return cases;
         }
 
         static Dictionary<string, object> WorldDict(WorldParams w)
@@ -238,7 +287,7 @@ namespace HideAndSeek.CI
                     result.Add(new Dictionary<string, object>
                     {
                         { "seed", (int)seed }, { "episode", (int)episode }, { "walls", Walls(l) },
-                        { "doors", l.Doors.Select(d => (object)new[] { d.X, d.Y }).ToList() },
+                        { "doors", l.Doors.Select(d => (object)new[] { d.Centre.X, d.Centre.Y }).ToList() },
                         { "agents", Spawns(l.Agents) }, { "boxes", Spawns(l.Boxes) }, { "ramps", Spawns(l.Ramps) },
                     });
                 }

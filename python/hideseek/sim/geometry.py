@@ -105,3 +105,26 @@ def segments_intersect_xy(px: Tensor, py: Tensor, qx: Tensor, qy: Tensor, ax: Te
     s = torch.sign(den)
     t_s, u_s, den_abs = t_num * s, u_num * s, den.abs()
     return (den_abs > EPS) & (t_s >= 0) & (t_s <= den_abs) & (u_s >= 0) & (u_s <= den_abs)
+
+
+
+def box_gap_xy(ax: Tensor, ay: Tensor, acos: Tensor, asin: Tensor, ahx: Tensor, ahy: Tensor,
+               bx: Tensor, by: Tensor, bcos: Tensor, bsin: Tensor, bhx: Tensor, bhy: Tensor
+               ) -> Tensor:
+    """Distance between oriented rectangles A and B (0 where they overlap), broadcasting. Apart,
+    the nearest points include a corner of one of them; overlapping, no axis of either
+    separates their projections."""
+    cax, cay = box_corners_xy(ax, ay, acos, asin, ahx, ahy)
+    cbx, cby = box_corners_xy(bx, by, bcos, bsin, bhx, bhy)
+    gap = torch.minimum(point_box_distance_xy(cax, cay, bx, by, bcos, bsin, bhx, bhy).amin(0),
+                        point_box_distance_xy(cbx, cby, ax, ay, acos, asin, ahx, ahy).amin(0))
+    dx, dy = bx - ax, by - ay
+    overlap = torch.ones_like(gap, dtype=torch.bool)
+    cd = (acos * bcos + asin * bsin).abs()            # |cos| and |sin| of the relative yaw
+    sd = (asin * bcos - acos * bsin).abs()
+    for ux, uy, reach in ((acos, asin, ahx + bhx * cd + bhy * sd),
+                          (-asin, acos, ahy + bhx * sd + bhy * cd),
+                          (bcos, bsin, bhx + ahx * cd + ahy * sd),
+                          (-bsin, bcos, bhy + ahx * sd + ahy * cd)):
+        overlap = overlap & ((dx * ux + dy * uy).abs() <= reach)
+    return torch.where(overlap, torch.zeros_like(gap), gap)

@@ -21,6 +21,15 @@ from .state import PARK_DISTANCE, SimState
 CELL = 0.6  # target cell size (m)
 
 
+def door_along(world: WorldConfig) -> tuple[tuple[float, float], ...]:
+    """The direction of the wall each door slot is cut into (``door_pos`` order): quadrant, the
+    room's vertical wall then its horizontal one; random_rooms, the vertical wall's two doors,
+    then the left and the right horizontal wall's."""
+    if world.scenario == "quadrant":
+        return ((0.0, 1.0), (1.0, 0.0))
+    return ((0.0, 1.0), (0.0, 1.0), (1.0, 0.0), (1.0, 0.0))
+
+
 def _cells(world: WorldConfig, device: torch.device) -> tuple[Tensor, float, int]:
     """Cell centres [C, 2], the exact cell size and the cells per side."""
     per_side = max(int(world.floor_size // CELL), 2)

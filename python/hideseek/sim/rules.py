@@ -10,7 +10,8 @@ import torch
 from torch import Tensor
 
 from ..contract import WorldConfig
-from .geometry import point_box_distance_xy, to_local_xy
+from . import layouts
+from .geometry import box_gap_xy, point_box_distance_xy, to_local_xy
 from .sensors import SensorConstants
 from .state import Core
 
@@ -117,16 +118,40 @@ def rewards(core: Core, seen_agents: Tensor, in_prep: Tensor, c: SensorConstants
 
 
 def blocked_doors(core: Core, world: WorldConfig) -> tuple[Tensor, Tensor]:
-    """Doors [D, N] with a locked box so close that no agent fits through the gap: locked by
-    either team, and locked by the hiders."""
+    """Doors [D, N] that no agent fits through because of locked boxes: locked by either team,
+    and locked by the hiders. A door is blocked when a chain of locked boxes runs from one edge
+    of its gap to the other with no gap along it an agent fits through: the first box closer to
+    one door edge, and the last to the other, than an agent's diameter (a wall end is a half
+    thickness round), and each box to the next closer than a diameter. The boxes and those
+    gaps then close the doorway from the rest of the floor (WORLD.md: "no agent fits
+    through"); a box merely near the door's centre does not."""
     b = world.layout.max_boxes
     op, half, yaw = core["obj_pos"][:, :b], core["obj_half"][:, :b], core["obj_yaw"][:b]
-    door = core["door_pos"]
-    dist = point_box_distance_xy(door[0][:, None], door[1][:, None], op[0], op[1],
-                                 torch.cos(yaw), torch.sin(yaw), half[0], half[1])  # [D, B, N]
-    near = dist <= world.wall_thickness / 2 + world.agent_radius
-    lock, doors = core["obj_locked_team"][:b], core["door_present"]
-    return (near & (lock >= 0)).any(1) & doors, (near & (lock == 0)).any(1) & doors
+    cos, sin = torch.cos(yaw), torch.sin(yaw)                                      # [B, N]
+    door = core["door_pos"]                                                        # [2, D, N]
+    along = torch.tensor(layouts.door_along(world), device=door.device)           # [D, 2]
+    edge_reach = 2 * world.agent_radius + world.wall_thickness / 2
+    touches_edge = []
+    for sign in (-1.0, 1.0):                       # the gap's two edges: its walls' end points
+        ex = door[0] + sign * world.door_width / 2 * along[:, 0, None]
+        ey = door[1] + sign * world.door_width / 2 * along[:, 1, None]
+        gap = point_box_distance_xy(ex[:, None], ey[:, None], op[0], op[1], cos, sin, half[0],
+                                    half[1])                                       # [D, B, N]
+        touches_edge.append(gap <= edge_reach)
+    between = box_gap_xy(op[0][:, None], op[1][:, None], cos[:, None], sin[:, None],
+                         half[0][:, None], half[1][:, None], op[0][None], op[1][None],
+                         cos[None], sin[None], half[0][None], half[1][None])       # [B, B, N]
+    close = between <= 2 * world.agent_radius
+    locked, present = core["obj_locked_team"][:b], core["obj_present"][:b]
+
+    def blocked(by: Tensor) -> Tensor:                                             # by: [B, N]
+        link = close & by[:, None] & by[None]
+        reached = touches_edge[0] & by                                             # [D, B, N]
+        for _ in range(b - 1):                     # a chain has at most b boxes
+            reached = reached | (reached[:, :, None] & link).any(1)
+        return (reached & touches_edge[1]).any(1) & core["door_present"]
+
+    return blocked((locked >= 0) & present), blocked((locked == 0) & present)
 
 
 def accumulate_stats(core: Core, reward: Tensor, hidden: Tensor, in_prep: Tensor,

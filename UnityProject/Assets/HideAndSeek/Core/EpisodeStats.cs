@@ -54,9 +54,9 @@ namespace HideAndSeek.Core
         /// Add one step. <paramref name="s"/> is the state after the step (its Step already counts it),
         /// <paramref name="inPrep"/> the phase the step was taken in, <paramref name="newGrabs"/> per
         /// slot 1 where the agent started holding something this step, <paramref name="doors"/>
-        /// the centres of the open doors (for the door-blocking count at the end of prep).
+        /// the doors of the episode (for the door-blocking count at the end of prep).
         /// </summary>
-        public void Add(ArenaSnapshot s, float[] reward, bool hidden, bool inPrep, bool[] newGrabs, IList<Vec2> doors)
+        public void Add(ArenaSnapshot s, float[] reward, bool hidden, bool inPrep, bool[] newGrabs, IList<Door> doors)
         {
             for (var o = 0; o < s.Objects.Length; o++)
             {
@@ -93,19 +93,41 @@ namespace HideAndSeek.Core
             }
         }
 
-        /// <summary>Doors with a box so close that no agent fits through, locked by
-        /// <paramref name="team"/> (-1: by either team).</summary>
-        public double DoorsBlocked(ArenaSnapshot s, IList<Vec2> doors, int team)
+        /// <summary>
+        /// Doors that no agent fits through because of boxes locked by <paramref name="team"/> (-1: by
+        /// either team), as the twin's <c>rules.blocked_doors</c>: a chain of locked boxes runs from one
+        /// edge of the door's gap to the other, the first box closer to one door edge and the last to the
+        /// other than an agent's diameter (a wall end is a half thickness round), each box to the next
+        /// closer than a diameter.
+        /// </summary>
+        public double DoorsBlocked(ArenaSnapshot s, IList<Door> doors, int team)
         {
+            var boxes = new List<OrientedRect>();
+            for (var b = 0; b < m_Layout.MaxBoxes; b++)
+            {
+                var o = s.Objects[b];
+                if (!o.Present || o.LockedTeam < 0 || (team >= 0 && o.LockedTeam != team)) continue;
+                boxes.Add(new OrientedRect(o.Pos, o.Theta, new Vec2(o.SizeX / 2, o.SizeY / 2)));
+            }
+            var edgeReach = 2 * m_World.AgentRadius + m_World.WallThickness / 2;
             var count = 0;
             foreach (var door in doors)
             {
-                for (var b = 0; b < m_Layout.MaxBoxes; b++)
+                var first = door.Centre - door.Along * (m_World.DoorWidth / 2);
+                var last = door.Centre + door.Along * (m_World.DoorWidth / 2);
+                var reached = new bool[boxes.Count];
+                for (var b = 0; b < boxes.Count; b++) reached[b] = boxes[b].Distance(first) <= edgeReach;
+                for (var grew = true; grew;)
                 {
-                    var o = s.Objects[b];
-                    if (!o.Present || o.LockedTeam < 0 || (team >= 0 && o.LockedTeam != team)) continue;
-                    var rect = new OrientedRect(o.Pos, o.Theta, new Vec2(o.SizeX / 2, o.SizeY / 2));
-                    if (rect.Distance(door) <= m_World.WallThickness / 2 + m_World.AgentRadius)
+                    grew = false;
+                    for (var i = 0; i < boxes.Count; i++)
+                        for (var j = 0; j < boxes.Count; j++)
+                            if (reached[i] && !reached[j] && boxes[i].Gap(boxes[j]) <= 2 * m_World.AgentRadius)
+                                reached[j] = grew = true;
+                }
+                for (var b = 0; b < boxes.Count; b++)
+                {
+                    if (reached[b] && boxes[b].Distance(last) <= edgeReach)
                     {
                         count++;
                         break;

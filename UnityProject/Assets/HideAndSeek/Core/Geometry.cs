@@ -78,6 +78,17 @@ namespace HideAndSeek.Core
             return Math.Sqrt(dx * dx + dy * dy);
         }
 
+        /// <summary>Distance between two oriented rectangles (0 where they overlap): apart, the nearest
+        /// points include a corner of one of them.</summary>
+        public double Gap(OrientedRect other)
+        {
+            if (Overlaps(other)) return 0;
+            var gap = double.MaxValue;
+            foreach (var c in Corners()) gap = Math.Min(gap, other.Distance(c));
+            foreach (var c in other.Corners()) gap = Math.Min(gap, Distance(c));
+            return gap;
+        }
+
         /// <summary>Separating-axis overlap test of two oriented rectangles (touching counts).</summary>
         public bool Overlaps(OrientedRect other)
         {

@@ -36,13 +36,26 @@ namespace HideAndSeek.Core
         public bool Elongated;
     }
 
+    /// <summary>A door of the episode: the centre of its gap and the direction of the wall it is cut into.</summary>
+    public struct Door
+    {
+        public Vec2 Centre;
+        public Vec2 Along;
+
+        public Door(Vec2 centre, Vec2 along)
+        {
+            Centre = centre;
+            Along = along;
+        }
+    }
+
     /// <summary>One episode's arena: wall slots, open doors and where every slot starts.</summary>
     public sealed class ArenaLayout
     {
         /// <summary>Exactly <see cref="LayoutGenerator.MaxWalls"/> slots in the twin's order: the 4 outer walls, then the inner pieces.</summary>
         public readonly List<WallSegment> Walls = new List<WallSegment>();
-        /// <summary>Centres of the doors that exist this episode.</summary>
-        public readonly List<Vec2> Doors = new List<Vec2>();
+        /// <summary>The doors that exist this episode, in the twin's slot order.</summary>
+        public readonly List<Door> Doors = new List<Door>();
         public Spawn[] Agents;
         public Spawn[] Boxes;
         public Spawn[] Ramps;
@@ -58,6 +71,9 @@ namespace HideAndSeek.Core
     public static class LayoutGenerator
     {
         public const double Cell = 0.6;
+        // Directions of the walls doors are cut into (the twin's layouts.door_along).
+        static readonly Vec2 AlongX = new Vec2(1, 0);
+        static readonly Vec2 AlongY = new Vec2(0, 1);
 
         /// <summary>Wall slots (as <c>WorldConfig.max_walls</c>): 4 outer walls plus the inner pieces (quadrant 2 x 2; random_rooms 3 + 2 + 2).</summary>
         public static int MaxWalls(WorldParams w)
@@ -280,8 +296,8 @@ namespace HideAndSeek.Core
             WallWithDoors(layout, new Vec2(x0 - t / 2, x0), new Vec2(half, x0), new[] { frac[1] }, new[] { !removed[1] }, w.DoorWidth, true);
             // Door centres: the middle of the gap WallWithDoors cut, at the fraction along the wall
             // (which starts half a wall thickness before the corner).
-            if (!removed[0]) layout.Doors.Add(new Vec2(x0, x0 - t / 2 + frac[0] * (room + t / 2)));
-            if (!removed[1]) layout.Doors.Add(new Vec2(x0 - t / 2 + frac[1] * (room + t / 2), x0));
+            if (!removed[0]) layout.Doors.Add(new Door(new Vec2(x0, x0 - t / 2 + frac[0] * (room + t / 2)), AlongY));
+            if (!removed[1]) layout.Doors.Add(new Door(new Vec2(x0 - t / 2 + frac[1] * (room + t / 2), x0), AlongX));
         }
 
         /// <summary>
@@ -320,11 +336,11 @@ namespace HideAndSeek.Core
                 new[] { true }, w.DoorWidth, hasR);
             if (hasV)
             {
-                layout.Doors.Add(new Vec2(xw, centre(dLow)));
-                layout.Doors.Add(new Vec2(xw, centre(dHigh)));
+                layout.Doors.Add(new Door(new Vec2(xw, centre(dLow)), AlongY));
+                layout.Doors.Add(new Door(new Vec2(xw, centre(dHigh)), AlongY));
             }
-            if (hasL) layout.Doors.Add(new Vec2(centre(dLeft), yl));
-            if (hasR) layout.Doors.Add(new Vec2(centre(dRight), yr));
+            if (hasL) layout.Doors.Add(new Door(new Vec2(centre(dLeft), yl), AlongX));
+            if (hasR) layout.Doors.Add(new Door(new Vec2(centre(dRight), yr), AlongX));
         }
     }
 }

@@ -165,7 +165,7 @@ namespace HideAndSeek.Tests
             s.Objects[1].Pos = new Vec2(1, 1);
             var tracker = new EpisodeStatsTracker(w);
             tracker.Begin(s);
-            var doors = new List<Vec2> { new Vec2(1.2, 1.0) };
+            var doors = new List<Door> { new Door(new Vec2(1.2, 1.0), new Vec2(0, 1)) };
             var noGrab = new bool[4];
             for (var t = 1; t <= 10; t++)
             {
@@ -201,13 +201,29 @@ namespace HideAndSeek.Tests
             var s = new ArenaSnapshot(w);
             s.Objects[0] = new ObjectSnapshot { Present = true, Pos = new Vec2(0.3, 0), SizeX = 0.5, SizeY = 0.5, LockedTeam = 1, HeldBy = -1 };
             var tracker = new EpisodeStatsTracker(w);
-            Assert.AreEqual(1.0, tracker.DoorsBlocked(s, new[] { new Vec2(0, 0), new Vec2(2, 2) }, -1));
-            Assert.AreEqual(0.0, tracker.DoorsBlocked(s, new[] { new Vec2(0, 0) }, Contract.HiderTeamId),
+            var alongY = new Vec2(0, 1);
+            var door = new Door(new Vec2(0, 0), alongY);
+            Assert.AreEqual(1.0, tracker.DoorsBlocked(s, new[] { door, new Door(new Vec2(2, 2), alongY) }, -1));
+            Assert.AreEqual(0.0, tracker.DoorsBlocked(s, new[] { door }, Contract.HiderTeamId),
                 "locked by the seekers: blocked, but not sealed by the hiders");
             s.Objects[0].LockedTeam = Contract.HiderTeamId;
-            Assert.AreEqual(1.0, tracker.DoorsBlocked(s, new[] { new Vec2(0, 0) }, Contract.HiderTeamId));
+            Assert.AreEqual(1.0, tracker.DoorsBlocked(s, new[] { door }, Contract.HiderTeamId));
             s.Objects[0].LockedTeam = -1;
-            Assert.AreEqual(0.0, tracker.DoorsBlocked(s, new[] { new Vec2(0, 0) }, -1));
+            Assert.AreEqual(0.0, tracker.DoorsBlocked(s, new[] { door }, -1));
+        }
+
+        [Test]
+        public void ABoxCoveringASliverOfTheGapLeavesTheDoorOpen()
+        {
+            // The box spans y 1.758..2.258 m beside a gap spanning 2.248..2.648 m: an agent passes.
+            var w = WorldDefaults.QuadrantScenario();
+            var s = new ArenaSnapshot(w);
+            s.Objects[0] = new ObjectSnapshot { Present = true, Pos = new Vec2(-0.35, 2.008), SizeX = 0.5, SizeY = 0.5, LockedTeam = 0, HeldBy = -1 };
+            var tracker = new EpisodeStatsTracker(w);
+            Assert.AreEqual(0.0, tracker.DoorsBlocked(s, new[] { new Door(new Vec2(0, 2.448), new Vec2(0, 1)) }, -1));
+            // Two boxes in a row along the wall, closer than an agent to each other and to both edges: blocked.
+            s.Objects[1] = new ObjectSnapshot { Present = true, Pos = new Vec2(-0.35, 2.6), SizeX = 0.5, SizeY = 0.5, LockedTeam = 0, HeldBy = -1 };
+            Assert.AreEqual(1.0, tracker.DoorsBlocked(s, new[] { new Door(new Vec2(0, 2.448), new Vec2(0, 1)) }, 0));
         }
     }
 
