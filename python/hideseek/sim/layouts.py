@@ -203,8 +203,9 @@ def generate(world: WorldConfig, seeds: Tensor, episodes: Tensor) -> SimState:
     n_elongated = torch.minimum(rng.integers(*world.n_elongated_boxes), box_present.sum(-1))
     elongated = torch.arange(n_boxes, device=device)[None] < n_elongated[:, None]
 
-    # Greedy distinct-cell assignment, biggest things first. Each step takes the best-scoring
-    # allowed free cell and blocks cells within `block` of it.
+    # Greedy distinct-cell assignment: boxes, ramps, agents. Each step takes the best-scoring
+    # allowed free cell (a used or disallowed one only when none is left) and blocks cells
+    # within `block` of it.
     used = torch.zeros(n, cells.shape[0], dtype=torch.bool, device=device)
     scores = rng.uniform(n_agents + n_obj, cells.shape[0])
     jitter = (rng.uniform(n_agents + n_obj, 2) - 0.5) * 0.1
@@ -219,13 +220,19 @@ def generate(world: WorldConfig, seeds: Tensor, episodes: Tensor) -> SimState:
         used = used | (cell_dist[choice] <= block_t + 1e-3)
         return cells[choice] + jitter[:, slot]
 
+    # Boxes first, so that their cells (the room's, in the quadrant) are theirs; a ramp keeps
+    # 0.9 m from every box.
     obj_pos = [None] * n_obj
-    for r in range(n_ramps):
-        obj_pos[n_boxes + r] = place(n_agents + n_boxes + r, ramp_ok, 0.9)
     for b in range(n_boxes):
         block = torch.where(elongated[:, b], torch.tensor(0.9, device=device),
                             torch.tensor(cell + 1e-3, device=device))
         obj_pos[b] = place(n_agents + b, box_ok, block)
+    if n_boxes:
+        box_cells = torch.stack(obj_pos[:n_boxes], 1)                                 # [n, B, 2]
+        near_box = ((cells[None, :, None] - box_cells[:, None]).norm(dim=-1) < 0.9).any(-1)
+        ramp_ok = ramp_ok & ~near_box
+    for r in range(n_ramps):
+        obj_pos[n_boxes + r] = place(n_agents + n_boxes + r, ramp_ok, 0.9)
     agent_pos = [None] * n_agents
     for a in range(n_agents):
         ok = hider_ok if a < lay.max_hiders else seeker_ok

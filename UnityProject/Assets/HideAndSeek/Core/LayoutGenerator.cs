@@ -184,12 +184,7 @@ namespace HideAndSeek.Core
             };
             Func<int, double> yaw = slot => Frames.WrapAngle(yaws[slot] * (2 * Math.PI));
 
-            layout.Ramps = new Spawn[nRamps];
-            for (var r = 0; r < nRamps; r++)
-            {
-                var slot = nAgents + nBoxes + r;
-                layout.Ramps[r] = new Spawn { Present = r < rampsPresent, Pos = place(slot, rampOk, 0.9), Theta = yaw(slot) };
-            }
+            // Boxes first, so that their cells (the room's, in the quadrant) are theirs; a ramp keeps 0.9 m from every box.
             layout.Boxes = new Spawn[nBoxes];
             for (var b = 0; b < nBoxes; b++)
             {
@@ -200,6 +195,15 @@ namespace HideAndSeek.Core
                     Present = b < boxesPresent, Pos = place(slot, boxOk, elongated ? 0.9 : cell + 1e-3),
                     Theta = yaw(slot), Elongated = elongated,
                 };
+            }
+            for (var c = 0; c < cells.Length; c++)
+                foreach (var box in layout.Boxes)
+                    if ((float)(cells[c] - box.Pos).Length < 0.9f) rampOk[c] = false;
+            layout.Ramps = new Spawn[nRamps];
+            for (var r = 0; r < nRamps; r++)
+            {
+                var slot = nAgents + nBoxes + r;
+                layout.Ramps[r] = new Spawn { Present = r < rampsPresent, Pos = place(slot, rampOk, 0.9), Theta = yaw(slot) };
             }
             layout.Agents = new Spawn[nAgents];
             for (var a = 0; a < nAgents; a++)
