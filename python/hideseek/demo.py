@@ -30,6 +30,20 @@ def random_rollout_stats(world: WorldConfig, episodes: int, seed: int,
     return {k: float(v.mean()) for k, v in out.episode_stats.items()}
 
 
+def scripted_ceiling_stats(world: WorldConfig, episodes: int, seed: int,
+                           device: torch.device | str = "cpu") -> dict[str, float] | None:
+    """Mean episode statistics of the scripted room-sealing hider team against random seekers
+    (``hideseek.scripted``): the ceiling line of the dashboard. None outside the quadrant."""
+    if world.scenario != "quadrant":
+        return None
+    from .evaluation.actors import RandomActor
+    from .evaluation.runner import run_episodes, twin_factory
+    from .scripted import RoomSealer
+    results = run_episodes(twin_factory(world, device), {"hider": RoomSealer(world),
+                                                         "seeker": RandomActor()}, episodes, seed)
+    return {k: sum(r[k] for r in results) / len(results) for k in EPISODE_STATS}
+
+
 def record_episode(world: WorldConfig, seed: int, path: Path, fps: int = 12) -> None:
     """One random episode of arena 0 as an animated GIF."""
     from PIL import Image

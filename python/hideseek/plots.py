@@ -2,7 +2,8 @@
 
 Writes ``dashboard.png`` (team rewards, hidden fraction, box and ramp movement, locks, door
 blocking, seekers on top, grabs; dashed lines = uniformly random play of both teams, from
-``baseline.json``; dotted verticals = phase transitions, also in ``phases.json``) and
+``baseline.json``; dotted horizontals = the scripted room-sealing hider team, from
+``ceiling.json``; dotted verticals = phase transitions, also in ``phases.json``) and
 ``training.png`` (losses, entropy, KL, clip fraction, explained variance,
 curiosity, throughput). Curves are smoothed with a centred moving average; the raw values are
 drawn faintly underneath so smoothing never hides noise.
@@ -52,6 +53,10 @@ PHASES = (
     ("ramp use", "episode/seeker_on_top_steps", 2.0),
     ("ramp defense", "episode/ramps_locked_prep_by_hiders", 0.5),
 )
+
+# Statistics drawn with the scripted room-sealing team's level (``ceiling.json``, dotted): what
+# the world allows in prep, the reference the door-blocking curves are read against.
+CEILING_KEYS = ("doors_blocked_prep", "room_sealed_prep", "boxes_locked_prep_by_hiders")
 
 TRAINING = (
     ("Policy loss", "policy_loss"), ("Value loss", "value_loss"), ("Entropy", "entropy"),
@@ -123,7 +128,7 @@ def phase_transitions(records: list[dict], baseline: dict | None) -> dict[str, d
     return found
 
 
-def _panel(ax, records, keys, title, baseline=None):
+def _panel(ax, records, keys, title, baseline=None, ceiling=None):
     import matplotlib.pyplot as plt
 
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -138,6 +143,8 @@ def _panel(ax, records, keys, title, baseline=None):
         if baseline and base_key in baseline:
             sign = -1.0 if key.startswith("-") else 1.0
             ax.axhline(sign * baseline[base_key], color=c, ls="--", lw=1.0)
+        if ceiling and base_key in CEILING_KEYS and base_key in ceiling:
+            ax.axhline(ceiling[base_key], color=c, ls=":", lw=1.4)
     ax.set_title(title, fontsize=10)
     ax.set_xlabel("agent steps", fontsize=8)
     ax.tick_params(labelsize=8)
@@ -157,8 +164,9 @@ def write_dashboard(run_dir: str | Path, out: str | Path | None = None) -> list[
         raise CheckpointError(run_dir / "scalars.jsonl", "empty", "at least one logged update")
     out = Path(out) if out is not None else run_dir / "plots"
     out.mkdir(parents=True, exist_ok=True)
-    base_path = run_dir / "baseline.json"
+    base_path, ceiling_path = run_dir / "baseline.json", run_dir / "ceiling.json"
     baseline = json.loads(base_path.read_text()) if base_path.is_file() else None
+    ceiling = json.loads(ceiling_path.read_text()) if ceiling_path.is_file() else None
     last = records[-1]
     written = []
 
@@ -166,13 +174,15 @@ def write_dashboard(run_dir: str | Path, out: str | Path | None = None) -> list[
     (out / "phases.json").write_text(json.dumps(phases, indent=1))
     fig, axes = plt.subplots(3, 3, figsize=(15, 11))
     for ax, (title, keys) in zip(axes.flat, DASHBOARD):
-        _panel(ax, records, keys, title, baseline)
+        _panel(ax, records, keys, title, baseline, ceiling)
         for phase, at in phases.items():  # OpenAI's phase figure: where each behaviour starts
             ax.axvline(at["agent_steps"], color="grey", lw=0.7, ls=":")
             if at["statistic"] in {k for k, _ in keys}:
                 ax.annotate(phase, (at["agent_steps"], 0.98), xycoords=("data", "axes fraction"),
                             fontsize=7, rotation=90, va="top", ha="right", color="grey")
-    note = " (dashed: random play)" if baseline else ""
+    parts = (["dashed: random play"] if baseline else []) + \
+        (["dotted: scripted room sealing"] if ceiling else [])
+    note = f" ({'; '.join(parts)})" if parts else ""
     fig.suptitle(f"{run_dir.name}: emergence dashboard{note} - {last['agent_steps']:,} agent steps, "
                  f"{last.get('minutes', 0):.1f} min", fontsize=12)
     fig.tight_layout()

@@ -19,10 +19,11 @@ from .config import CONFIG_FILE, RESUME_OVERRIDABLE, TrainConfig, config_to_dict
 from .evaluation import PeriodicEvaluation
 from .log import ScalarLog, to_host
 from .state import load, save
-from ..demo import random_rollout_stats
+from ..demo import random_rollout_stats, scripted_ceiling_stats
 from .trainer import Trainer
 
 BASELINE_FILE = "baseline.json"
+CEILING_FILE = "ceiling.json"     # the scripted room-sealing team's statistics (quadrant only)
 
 
 def stop_reason(trainer: Trainer, should_stop: Callable[[], bool]) -> str | None:
@@ -217,6 +218,10 @@ def main(args) -> int:
             base = random_rollout_stats(trainer.world, cfg.baseline_arenas, cfg.seed + 10_000,
                                         trainer.device)
             (run_dir / BASELINE_FILE).write_text(json.dumps(base, indent=1))
+            ceiling = scripted_ceiling_stats(trainer.world, cfg.baseline_arenas,
+                                             cfg.seed + 10_000, trainer.device)
+            if ceiling is not None:
+                (run_dir / CEILING_FILE).write_text(json.dumps(ceiling, indent=1))
 
     def on_sigint(signum, frame):
         # First Ctrl-C: finish the current update, checkpoint, exit. Second: abort now.
