@@ -52,3 +52,11 @@ def test_overrides_parse_as_yaml_values():
     assert parse_overrides(["a.b=1", "c=[1, 2]", "d=x"]) == {"a": {"b": 1}, "c": [1, 2], "d": "x"}
     with pytest.raises(ConfigError, match="key=value"):
         parse_overrides(["novalue"])
+
+
+def test_world_version_tells_v1_worlds_from_v1_1():
+    from hideseek.contract import WORLD_VERSION, world_to_dict, world_version
+    now = world_to_dict(load_world_config("quadrant"))
+    assert world_version(now) == WORLD_VERSION == "1.1"
+    v1 = {k: v for k, v in now.items() if k not in ("floor_friction", "gravity", "physics_substeps")}
+    assert world_version(v1) == "1"

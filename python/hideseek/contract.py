@@ -79,6 +79,16 @@ EPISODE_STATS: tuple[str, ...] = (
 
 Range = tuple[int, int]
 
+# The WORLD.md version this code implements. v1.1 gave agents the original's movement (five times
+# faster than v1) with Coulomb floor friction; a world without that field is a v1 world.
+WORLD_VERSION = "1.1"
+
+
+def world_version(world: Mapping[str, Any]) -> str:
+    """The WORLD.md version of a world as recorded in a checkpoint or an ONNX file (a dict of
+    WorldConfig fields)."""
+    return WORLD_VERSION if "floor_friction" in world else "1"
+
 
 @dataclass(frozen=True)
 class WorldConfig:

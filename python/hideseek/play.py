@@ -245,7 +245,17 @@ def _check_policies_fit(policies: Mapping[str, OnnxPolicy], world: Any) -> None:
 
 
 def _note_world_differences(policies: Mapping[str, OnnxPolicy], world: Any) -> None:
+    import json
+
+    from .contract import WORLD_VERSION, world_version
+
     for team, policy in policies.items():
+        raw = policy.info.metadata.get(META_WORLD)
+        trained = world_version(json.loads(raw)) if raw else None
+        if trained is not None and trained != WORLD_VERSION:
+            print(f"note: {policy.path.name} ({team}) was trained in world v{trained}, not in this "
+                  f"world v{WORLD_VERSION} (WORLD.md v1.1 gave agents the original's speeds, five "
+                  "times v1's): it does not play here as it learned to")
         diff = world_differences(policy, world)
         if diff:
             print(f"note: {policy.path.name} ({team}) was trained in a world with " +
