@@ -66,3 +66,15 @@ def test_the_card_links_a_replay_of_the_pair():
     assert [e["seed"] for e in data["episodes"]] == [card["seed"] + i
                                                      for i in range(len(data["episodes"]))]
     assert all(e["steps"] == WORLD.horizon for e in data["episodes"])
+
+
+def test_the_card_compares_the_pair_with_random_play_and_the_scripted_ceiling():
+    """Rows evaluated on the card's own seeds: what random play reaches and what the world
+    allows (the scripted room-sealing team seals the room in most episodes)."""
+    card = json.loads((SHIPPED_MODELS / EVALUATION_FILE).read_text())
+    refs = card["references"]
+    assert set(refs) == {"random play", "scripted ceiling"}
+    for ref in refs.values():
+        assert ref["episodes"] == card["episodes"] and ref["seed"] == card["seed"]
+    assert refs["scripted ceiling"]["statistics"]["room_sealed_prep"]["mean"] >= 0.7
+    assert refs["random play"]["statistics"]["room_sealed_prep"]["mean"] <= 0.05

@@ -4,7 +4,9 @@ Plays the folder's ``Hider.onnx`` and ``Seeker.onnx`` with onnxruntime in the ba
 (what ``hideseek play`` does: episode k is the one-arena episode with seed ``seed + k``), then
 writes ``evaluation.json`` (per statistic: mean, standard deviation, standard error; win rates),
 the statistics table of ``MODEL_CARD.md`` between its ``<!-- evaluation -->`` markers and
-``replay.html``, a 3-D replay of the first episodes. The test suite replays a seeded subset of
+``replay.html``, a 3-D replay of the first episodes. Beside the pair the card has reference rows
+on the same seeds: random play, and the scripted room-sealing hider team (``hideseek.scripted``,
+the ceiling of what the world allows in prep) against the pair's seeker. The test suite replays a seeded subset of
 the episodes and holds the card to these figures.
 
 :func:`evaluate_actors` evaluates any (hider, seeker) pair of
@@ -60,17 +62,42 @@ def evaluate_pair(folder: Path, episodes: int, seed: int, arena: str = "quadrant
     return evaluate_actors(actors, episodes, seed, arena, observers)
 
 
+def evaluate_references(folder: Path, episodes: int, seed: int, arena: str = "quadrant"
+                        ) -> dict[str, dict]:
+    """The card's reference rows on the same seeds: uniformly random play by both teams, and
+    (quadrant) the scripted room-sealing hider team against the folder's seeker."""
+    from .evaluation.actors import OnnxActor, RandomActor
+    from .scripted import RoomSealer
+
+    world = load_world_config(arena)
+    rows = {"random play": evaluate_actors({"hider": RandomActor(), "seeker": RandomActor()},
+                                           episodes, seed, world)}
+    if world.scenario == "quadrant":
+        seeker = load_policies(folder / "Hider.onnx", folder / "Seeker.onnx", seed=seed)["seeker"]
+        rows["scripted ceiling"] = evaluate_actors(
+            {"hider": RoomSealer(world), "seeker": OnnxActor(seeker)}, episodes, seed, world)
+    return rows
+
+
 def table(evaluation: dict) -> str:
-    rows = ["| statistic | mean | std | standard error |", "| --- | ---: | ---: | ---: |"]
+    """The pair's statistics (mean, std, standard error), then each reference row's mean."""
+    refs = evaluation.get("references", {})
+    head = "| statistic | mean | std | standard error |" + "".join(f" {r} |" for r in refs)
+    rows = [head, "| --- | ---: | ---: | ---: |" + " ---: |" * len(refs)]
     stats = evaluation["statistics"]
     for name in list(HEADLINE) + [n for n in stats if n not in HEADLINE]:
         if name in stats:
             s = stats[name]
-            rows.append(f"| `{name}` | {s['mean']:.3f} | {s['std']:.3f} | {s['sem']:.3f} |")
+            rows.append(f"| `{name}` | {s['mean']:.3f} | {s['std']:.3f} | {s['sem']:.3f} |"
+                        + "".join(f" {r['statistics'][name]['mean']:.3f} |" for r in refs.values()))
     w = evaluation["win_rates"]
-    return ("\n".join(rows) + f"\n\nWin rates over {evaluation['episodes']} episodes (seed "
+    text = ("\n".join(rows) + f"\n\nWin rates over {evaluation['episodes']} episodes (seed "
             f"{evaluation['seed']}; hiders win when hidden more than half of the post-prep steps): "
             f"hiders {w['hider']:.1%}, seekers {w['seeker']:.1%}, draws {w['draw']:.1%}.")
+    for name, r in refs.items():
+        rw = r["win_rates"]
+        text += f" {name.capitalize()}: hiders {rw['hider']:.1%}, seekers {rw['seeker']:.1%}."
+    return text
 
 
 def write_card(folder: Path, evaluation: dict) -> None:
@@ -87,7 +114,7 @@ def write_card(folder: Path, evaluation: dict) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m hideseek.model_card", description=__doc__.splitlines()[0])
     ap.add_argument("folder", type=Path, nargs="?", default=SHIPPED_MODELS)
-    ap.add_argument("--episodes", type=int, default=200)
+    ap.add_argument("--episodes", type=int, default=400)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--replay-episodes", type=int, default=6,
                     help=f"episodes recorded into FOLDER/{REPLAY_FILE} (0: none)")
@@ -106,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     recorder = ReplayRecorder(min(args.replay_episodes, args.episodes)) if args.replay_episodes else None
     evaluation = evaluate_pair(args.folder, args.episodes, args.seed,
                                observers=[recorder] if recorder is not None else [])
+    evaluation["references"] = evaluate_references(args.folder, args.episodes, args.seed)
     write_card(args.folder, evaluation)
     print(table(evaluation))
     if recorder is not None:
