@@ -318,7 +318,8 @@ def test_side_channel_frames_round_trip_and_reject_truncation():
 
 @pytest.mark.parametrize("arena", ["quadrant", "random_rooms"])
 def test_world_survives_the_float_parameter_channel(arena):
-    world = load_world_config(arena, {"prep_fraction": 0.7, "horizon": 10, "dt": 0.05})
+    world = load_world_config(arena, {"prep_fraction": 0.7, "horizon": 10, "dt": 0.05,
+                                      "physics_timestep": 0.01})
     values = {k: float(np.float32(v)) for k, v in sc.world_to_parameters(world).items()}
     back, extra = sc.parameters_to_world(load_world_config("quadrant"), values)
     assert back == world and extra == {}

@@ -181,8 +181,9 @@ class WorldConfig:
             raise ConfigError(source, "max_force", self.max_force,
                               "more than the floor friction on an agent (floor_friction * gravity * "
                               f"agent_mass = {self.floor_friction * self.gravity * self.agent_mass})")
+        # Within float32 rounding: Unity's parameters arrive as float32.
         steps = round(self.dt / self.physics_timestep)
-        if steps < 1 or abs(steps * self.physics_timestep - self.dt) > 1e-9:
+        if steps < 1 or abs(steps * self.physics_timestep - self.dt) > 1e-6 * self.dt:
             raise ConfigError(source, "physics_timestep", self.physics_timestep,
                               f"a whole fraction of dt ({self.dt}): whole physics steps per step")
         if self.horizon * self.prep_fraction < 1 and self.prep_fraction > 0:

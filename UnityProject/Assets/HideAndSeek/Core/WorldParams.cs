@@ -134,8 +134,9 @@ namespace HideAndSeek.Core
                 throw new WorldParamsException(source, "max_force", MaxForce,
                     "more than the floor friction on an agent (floor_friction * gravity * agent_mass = "
                     + (FloorFriction * Gravity * AgentMass) + ")");
+            // Within float32 rounding: EnvironmentParameters arrive as float32.
             var steps = Math.Round(Dt / PhysicsTimestep);
-            if (steps < 1 || Math.Abs(steps * PhysicsTimestep - Dt) > 1e-9)
+            if (steps < 1 || Math.Abs(steps * PhysicsTimestep - Dt) > 1e-6 * Dt)
                 throw new WorldParamsException(source, "physics_timestep", PhysicsTimestep,
                     "a whole fraction of dt (" + Dt + "): whole physics steps per step");
             if (Horizon * PrepFraction < 1 && PrepFraction > 0)
