@@ -53,7 +53,7 @@ from .geometry import (CORNER_SIGNS, EPS, box_corners_xy, norm_xy, rotate_xy,
 CLIMB_TOLERANCE = 0.15   # m: how far below its feet a ramp slope may start and still be entered
 SUPPORT_MARGIN = 0.075   # m: how far past a top's edge an agent's centre may be and still stand
 LEVEL_GAP = 0.25         # m: agents whose heights differ more than this do not collide
-SQUEEZE_TOLERANCE = 0.005  # m: an agent left this deep in a locked object after solving is wedged
+SQUEEZE_TOLERANCE = 0.005  # m: an agent left this deep in a locked box after solving is wedged
 
 Walls = dict[str, Tensor]   # static per-episode wall geometry, see wall_geometry
 
@@ -471,12 +471,13 @@ def solve_contacts(ax: Tensor, ay: Tensor, az: Tensor, agent_present: Tensor,
         depth = depth * agent_low
         ax = ax + (depth * nx).sum(1)
         ay = ay + (depth * ny).sum(1)
-    # An agent the walls pushed into a locked object is wedged in a gap narrower than itself
-    # (between a box and a door's edge, say): it does not move this substep, so it never
-    # creeps through such a gap.
-    depth, _, _ = _agent_object_contacts(ax, ay, az, ox, oy, ocos, osin, ohx, ohy, is_ramp,
-                                         obj_planes, c)
-    wedged = (depth * agent_obj * (obj_inv_mass == 0)).amax(1) > SQUEEZE_TOLERANCE
+    # An agent the walls pushed into a locked box is wedged in a gap narrower than itself
+    # (between the box and a door's edge, say): it does not move this substep, so it never
+    # creeps through such a gap. (Ramps are left out: an agent on a ramp's slope is inside it.)
+    lx, ly = to_local_xy(ax[:, None], ay[:, None], ox, oy, ocos, osin)
+    dist = norm_xy((lx.abs() - ohx).clamp(min=0.0), (ly.abs() - ohy).clamp(min=0.0))
+    locked_box = agent_obj * ((obj_inv_mass == 0) & ~is_ramp)
+    wedged = ((c.agent_radius - dist) * locked_box).amax(1) > SQUEEZE_TOLERANCE
     ax = torch.where(wedged, agent_prev[0], ax)
     ay = torch.where(wedged, agent_prev[1], ay)
     return ax, ay, ox, oy
