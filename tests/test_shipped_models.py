@@ -48,8 +48,9 @@ def test_seeded_evaluation_reproduces_the_model_card():
     assert card["episodes"] >= 200
     check = evaluate_pair(SHIPPED_MODELS, episodes=32, seed=card["seed"])
     for name, s in card["statistics"].items():
-        # The card's noise: a 32-episode mean lies within 4 standard errors of the 200-episode one.
-        noise = 4 * s["std"] / math.sqrt(32) + 1e-6
+        # The card's noise: a 32-episode mean lies within 4 standard errors of the card's, plus
+        # what one episode can move it by (a rare event: one episode in 32 is 1/32 of its value).
+        noise = 4 * s["std"] / math.sqrt(32) + max(abs(s["max"]), abs(s["min"])) / 32 + 1e-6
         got = check["statistics"][name]["mean"]
         assert abs(got - s["mean"]) <= noise, (name, got, s["mean"], noise)
 

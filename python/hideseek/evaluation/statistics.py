@@ -33,14 +33,16 @@ def win_rates(episodes: Sequence[Episode]) -> dict[str, float]:
 
 
 def summarize(episodes: Sequence[Episode]) -> dict[str, dict[str, float]]:
-    """Per statistic: mean, sample standard deviation and standard error of the mean."""
+    """Per statistic: mean, sample standard deviation, standard error of the mean, and the
+    smallest and largest value of an episode."""
     out = {}
     for name in EPISODE_STATS:
         values = np.array([float(e[name]) for e in episodes if name in e], dtype=np.float64)
         if len(values):
             std = float(values.std(ddof=1)) if len(values) > 1 else 0.0
             out[name] = {"mean": float(values.mean()), "std": std,
-                         "sem": std / math.sqrt(len(values))}
+                         "sem": std / math.sqrt(len(values)), "min": float(values.min()),
+                         "max": float(values.max())}
     return out
 
 
