@@ -13,10 +13,13 @@ from hideseek.contract import ACTION_BRANCHES, load_world_config
 from hideseek.sim import TwinSim
 
 ARENAS, STEPS, HORIZON = 6, 14, 10
+# One world for every test here: a simulator of the same world and batch size reuses the steps
+# another one compiled (compiling the twin's step takes a minute or two on 2 cores).
+WORLD = load_world_config("quadrant", {"horizon": HORIZON, "prep_fraction": 0.2})
 
 
 def _rollout(compile, device="cpu", cuda_graph=False):
-    world = load_world_config("quadrant", {"horizon": HORIZON, "prep_fraction": 0.2})
+    world = WORLD
     sim = TwinSim(world, ARENAS, seed=21, compile=compile, device=device, cuda_graph=cuda_graph)
     g = torch.Generator().manual_seed(4)
     trace = []
@@ -28,8 +31,8 @@ def _rollout(compile, device="cpu", cuda_graph=False):
     return trace
 
 
-# About 35 s of compiling each on the shared 2-vCPU VM: the CUDA-graph mode (which on a CPU
-# only adds the copy-out path) runs with the slow tests.
+# About two minutes of compiling each on the shared 2-vCPU VM: the CUDA-graph mode (which on a
+# CPU only adds the copy-out path) runs with the slow tests.
 @pytest.mark.parametrize("mode", [True, pytest.param("reduce-overhead", marks=pytest.mark.slow)])
 def test_compiled_step_matches_eager(mode):
     _assert_same(_rollout(False), _rollout(mode))
@@ -75,7 +78,7 @@ def test_simulators_of_one_world_and_size_share_one_compiled_step():
     # step would run eagerly.
     from torch._dynamo.utils import counters
 
-    world = load_world_config("quadrant")
+    world = WORLD
     acts = torch.full((ARENAS, world.max_agents, len(ACTION_BRANCHES)), 1, dtype=torch.int64)
     TwinSim(world, ARENAS, seed=1, compile=True).step(acts)
     graphs = counters["stats"]["unique_graphs"]
