@@ -73,8 +73,12 @@ class Collector:
 
     def __init__(self, sim, actors: dict[str, Actor], groups: dict[str, slice],
                  generator: torch.Generator, steps: int, compile: bool = False,
-                 deterministic: bool = False):
+                 deterministic: bool = False, starts=None):
         self.sim, self.actors, self.groups, self.generator = sim, actors, groups, generator
+        # Where ended episodes continue (hideseek.train.curriculum): ``record(sim)`` after every
+        # step, ``restart(sim, ended)`` at episode ends, ``continued`` [N] the arenas whose
+        # episode did not start fresh (their statistics are not counted). None: fresh layouts.
+        self.starts = starts
         self.deterministic = deterministic  # the most likely action of each branch (evaluation)
         self.layout = sim.layout
         self.device = torch.device(sim.device)
@@ -164,6 +168,9 @@ class Collector:
             timer.stop("policy", started)
             started = timer.start()
             out = sim.step(actions)
+            obs = out.obs
+            if self.starts is not None:
+                self.starts.record(sim)
             timer.stop("sim", started)
             started = timer.start()
             buf.reward[t].copy_(out.reward)
@@ -183,11 +190,16 @@ class Collector:
                 if out.episode_stats is not None:
                     if on_episode_end is not None:
                         on_episode_end(out.episode_stats, ended & valid)
-                    counted = (ended & valid).to(torch.float32)
+                    counted = ended & valid
+                    if self.starts is not None:
+                        counted = counted & ~self.starts.continued
+                    counted = counted.to(torch.float32)
                     buf.stat_sums += torch.stack([(out.episode_stats[k].float() * counted).sum()
                                                   for k in EPISODE_STATS])
                     buf.episodes += counted.sum()
-            obs = out.obs
+                if self.starts is not None:
+                    restarted = self.starts.restart(sim, sim.steps_taken == 0)
+                    obs = obs if restarted is None else restarted
             timer.stop("policy", started)
         for i, o in enumerate(obs.obs):
             buf.obs[i][buf.steps].copy_(o)

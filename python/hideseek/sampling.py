@@ -139,11 +139,14 @@ class LocalSampler:
 def make_twin_blocks(world, blocks: int, arenas_per_block: int, actors: dict[str, Actor],
                      groups: dict[str, slice], seed: int, steps: int, device: torch.device,
                      sim_compile: bool = False, policy_compile: bool = False,
-                     sim_cuda_graph: bool = False, generator: torch.Generator | None = None
-                     ) -> list[Collector]:
+                     sim_cuda_graph: bool = False, generator: torch.Generator | None = None,
+                     starts=None) -> list[Collector]:
     """Collectors over ``blocks`` twin simulators seeded as Ray workers seed theirs.
     ``generator``: block 0's action-sampling generator (the trainer's own, which checkpoints
-    keep), seeded as :func:`block_seeds` says; the other blocks get new ones."""
+    keep), seeded as :func:`block_seeds` says; the other blocks get new ones. ``starts``: one
+    block's episode starts (:class:`~hideseek.rollout.Collector`)."""
+    if starts is not None and blocks != 1:
+        raise ValueError(f"make_twin_blocks: episode starts need one block, got {blocks}")
     from .sim import TwinSim
 
     out = []
@@ -153,7 +156,7 @@ def make_twin_blocks(world, blocks: int, arenas_per_block: int, actors: dict[str
                       cuda_graph=sim_cuda_graph)
         gen = generator if i == 0 and generator is not None else \
             torch.Generator(device=device).manual_seed(s.sample)
-        c = Collector(sim, actors, groups, gen, steps, compile=policy_compile)
+        c = Collector(sim, actors, groups, gen, steps, compile=policy_compile, starts=starts)
         c.reset(s.sim)
         out.append(c)
     return out

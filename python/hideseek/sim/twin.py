@@ -142,6 +142,31 @@ class TwinSim:
         self._observe_all()
         return self._obs
 
+    @property
+    def steps_taken(self) -> np.ndarray:
+        """Each arena's step in its current episode ([N] int64, on the host: no device sync)."""
+        return self._t_host.copy()
+
+    def start_from(self, arenas: Tensor, state: SimState) -> AgentObs:
+        """Continue the arenas ``arenas`` ([K] int64) from ``state`` (a SimState of K arenas,
+        e.g. states saved from earlier episodes, their step counters and statistic accumulators
+        included) instead of where they are; each keeps its own seed and episode count, so the
+        episodes after these continue its own layout stream. Returns the new observation."""
+        arenas = torch.as_tensor(arenas, dtype=torch.int64, device=self.device)
+        fresh = to_core(state)
+        fresh["seed"], fresh["episode"] = self._core["seed"][arenas], self._core["episode"][arenas]
+        self._restart(arenas, fresh)
+        self._t_host[arenas.cpu().numpy()] = state.t.cpu().numpy()
+        self._observe_all()
+        return self._obs
+
+    def _restart(self, arenas: Tensor, fresh: Core) -> None:
+        """Overwrite the arenas ``arenas`` of the state with ``fresh`` (core layout)."""
+        # The step's outputs may alias its inputs: copy before writing in place.
+        self._core = {k: v.clone() for k, v in self._core.items()}
+        core_assign(self._core, arenas, fresh)
+        self._set_core(self._core)
+
     def observe(self) -> AgentObs:
         """Recompute observations from the state (after editing it by hand, e.g. in tests)."""
         self._set_core(self._core)
@@ -204,11 +229,8 @@ class TwinSim:
             self._set_core(to_core(layouts.generate(self.world, seeds, episodes)))
         else:
             idx = torch.as_tensor(np.flatnonzero(done), device=self.device)
-            fresh = to_core(layouts.generate(self.world, seeds[idx], episodes[idx]))
-            # The step's outputs may alias its inputs: copy before writing in place.
-            self._core = {k: v.clone() for k, v in core.items()}
-            core_assign(self._core, idx, fresh)
-            self._set_core(self._core)
+            self._core = core
+            self._restart(idx, to_core(layouts.generate(self.world, seeds[idx], episodes[idx])))
         self._t_host[done] = 0
         self._observe_all()
         truncated = torch.as_tensor(done, device=self.device)

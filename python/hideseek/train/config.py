@@ -34,6 +34,17 @@ class SelfPlayConfig:
 
 
 @dataclass(frozen=True)
+class CurriculumConfig:
+    """The state-reset curriculum (``hideseek.train.curriculum``): some episodes continue from a
+    state an earlier episode visited during its preparation phase. Off by default."""
+
+    prob: float = field(default=0.0, metadata=spec(
+        ge=0.0, lt=1.0, doc="chance that an ended episode's arena continues a saved prep state"))
+    buffer: int = field(default=2048, metadata=spec(ge=1, le=1_000_000, doc="saved states kept"))
+    record: int = field(default=4, metadata=spec(ge=1, le=100_000, doc="states saved per step"))
+
+
+@dataclass(frozen=True)
 class EvalConfig:
     """The periodic evaluation (``hideseek.train.evaluation``): at each checkpoint the current
     actors play the same episodes in the twin, deterministic and sampled."""
@@ -85,6 +96,7 @@ class TrainConfig:
     icm: ICMConfig = field(default_factory=ICMConfig)
     selfplay: SelfPlayConfig = field(default_factory=SelfPlayConfig)
     evaluation: EvalConfig = field(default_factory=EvalConfig)
+    curriculum: CurriculumConfig = field(default_factory=CurriculumConfig)
 
     def check(self, source: str) -> None:
         try:

@@ -40,6 +40,9 @@ def state_tensors(tr: Trainer) -> tuple[dict[str, torch.Tensor], dict]:
         # Which arenas a frozen opponent played last: the next rollout empties the memory of
         # slots whose player changes, so a resumed run must know it too.
         meta["played_by"] = dict(tr.collector.played_by)
+    if tr.collector is not None and tr.collector.starts is not None:
+        for k, v in tr.collector.starts.state_tensors().items():
+            tensors[f"curriculum.{k}"] = v
     tensors["rng.sample"] = tr.gen_sample.get_state()
     tensors["rng.minibatch"] = tr.gen_minibatch.get_state()
     tensors["rng.opponent"] = tr.pool.generator.get_state()
@@ -103,6 +106,8 @@ def load(tr: Trainer, path: Path, tensors: dict[str, torch.Tensor] | None = None
             and tensors["memory"].shape[0] == tr.sim.num_arenas:
         collector.memory = tensors["memory"].to(tr.device)
         collector.played_by = {str(k): int(v) for k, v in meta.get("played_by", {}).items()}
+    if collector is not None and collector.starts is not None:
+        collector.starts.load_state_tensors(sub_state(tensors, "curriculum"))
     saved = sub_state(tensors, "sim") if meta.get("sim_state_saved") else {}
     if collector is not None and _restore_sim(tr, saved):
         collector.obs = tr.sim.observe()

@@ -21,6 +21,7 @@ from ..models import Actor
 from ..rollout import Collector
 from ..sampling import LocalSampler, make_twin_blocks
 from .config import SelfPlayConfig, TrainConfig
+from .curriculum import PrepStateCurriculum
 
 
 def other_team(team: str) -> str:
@@ -100,6 +101,10 @@ class Trainer:
 
     def _make_sampler(self, sim: Any, ray: Any, local_blocks: int):
         cfg = self.cfg
+        if cfg.curriculum.prob > 0 and (ray is not None or sim is not None or local_blocks != 1
+                                        or cfg.backend != "twin"):
+            raise ValueError("Trainer: curriculum.prob > 0 needs the in-process twin in one "
+                             "block, not a Unity build, PhysX or Ray workers")
         if ray is not None:
             if sim is not None:
                 raise ValueError("Trainer: pass either sim or ray, not both")
@@ -111,11 +116,15 @@ class Trainer:
             if cfg.num_arenas % local_blocks:
                 raise ValueError(f"Trainer: local_blocks={local_blocks} needs num_arenas "
                                  f"({cfg.num_arenas}) divisible by it")
+            starts = None
+            if cfg.curriculum.prob > 0:
+                starts = PrepStateCurriculum(cfg.curriculum, self.world.prep_steps,
+                                             cfg.num_arenas, self.device, cfg.seed + 4)
             return LocalSampler(make_twin_blocks(
                 self.world, local_blocks, cfg.num_arenas // local_blocks, self.learner.actors,
                 self.learner.slots, cfg.seed, cfg.rollout_steps, self.device,
                 sim_compile=cfg.sim_compile, policy_compile=cfg.policy_compile,
-                sim_cuda_graph=cfg.sim_cuda_graph, generator=self.gen_sample))
+                sim_cuda_graph=cfg.sim_cuda_graph, generator=self.gen_sample, starts=starts))
         if local_blocks > 1:
             raise ValueError(f"Trainer: local_blocks={local_blocks} needs the twin, not a "
                              "given simulator")
