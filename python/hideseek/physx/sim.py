@@ -32,7 +32,7 @@ from ..sim.rules import apply_grab, apply_lock, episode_stats
 from ..sim.sensors import Trig, frozen_slots, phase_of
 from ..sim.state import Core, SimState, core_assign, flip, from_core, to_core
 from ..sim.step import StepConstants, observations, sense
-from ..sim.twin import _seed_tensor
+from ..sim.twin import reset_layouts
 from ..sim.types import AgentObs, StepOutput
 from . import heights
 from .law import MovementLaw
@@ -167,12 +167,8 @@ class PhysxSim:
         """Start a new episode in every arena. ``seed``: arena k gets ``seed + k`` (or the k-th
         of a list); None continues each arena's seed with its next episode."""
         n = self.num_arenas
-        if seed is None and hasattr(self, "_core"):
-            seeds, episodes = self._core["seed"], self._core["episode"] + 1
-        else:
-            seeds = _seed_tensor(0 if seed is None else seed, n, self.device)
-            episodes = torch.zeros(n, dtype=torch.int64)
-        self._set_core(to_core(layouts.generate(self.world, seeds, episodes)), range(n))
+        self._set_core(reset_layouts(self.world, n, seed, getattr(self, "_core", None),
+                                     self.device), range(n))
         self._t_host[:] = 0
         return self._obs
 

@@ -43,6 +43,19 @@ def _seed_tensor(seed: int | Sequence[int], n: int, device: torch.device) -> Ten
     return seeds
 
 
+def reset_layouts(world: WorldConfig, n: int, seed: int | Sequence[int] | None,
+                  current: Core | None, device: torch.device) -> Core:
+    """The first state (core layout) of the episodes a reset starts: ``seed`` gives arena k
+    ``seed + k`` (or the k-th of a list) from its first episode; None continues each arena of
+    ``current`` with its next episode (seed 0 when there is none yet)."""
+    if seed is None and current is not None:
+        seeds, episodes = current["seed"], current["episode"] + 1
+    else:
+        seeds = _seed_tensor(0 if seed is None else seed, n, device)
+        episodes = torch.zeros(n, dtype=torch.int64, device=device)
+    return to_core(layouts.generate(world, seeds, episodes))
+
+
 def _compile_mode(compile: bool | str, device: torch.device, cuda_graph: bool) -> str | None:
     """None = eager; otherwise the torch.compile mode: CUDA graphs on a GPU by default (ours
     when ``cuda_graph``, else torch.compile's own)."""
@@ -131,13 +144,8 @@ class TwinSim:
     def reset(self, seed: int | Sequence[int] | None = None) -> AgentObs:
         """Start a new episode in every arena. ``seed``: arena k gets ``seed + k`` (or the k-th
         of a list); None continues each arena's seed with its next episode."""
-        n = self.num_arenas
-        if seed is None and hasattr(self, "_core"):
-            seeds, episodes = self._core["seed"], self._core["episode"] + 1
-        else:
-            seeds = _seed_tensor(0 if seed is None else seed, n, self.device)
-            episodes = torch.zeros(n, dtype=torch.int64, device=self.device)
-        self._set_core(to_core(layouts.generate(self.world, seeds, episodes)))
+        self._set_core(reset_layouts(self.world, self.num_arenas, seed,
+                                     getattr(self, "_core", None), self.device))
         self._t_host[:] = 0
         self._observe_all()
         return self._obs
