@@ -49,8 +49,8 @@ ROWS = {
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--arena", default="quadrant")
-    p.add_argument("--turning", default="agent", choices=("agent", "composite"),
-                   help="how PhysX's turning law reaches a held object: agent (the scene's way) "
+    p.add_argument("--turning", default="composite", choices=("agent", "composite"),
+                   help="how PhysX's turning law reaches a held object: composite (the scene's way) "
                         "or composite (hideseek.physx.law)")
     p.add_argument("probes", nargs="*", metavar="probe",
                    help=f"probes to run (default: all of {', '.join(PROBES)})")

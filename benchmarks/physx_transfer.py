@@ -71,8 +71,8 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=2_000_000)
     p.add_argument("--arena", default="quadrant")
     p.add_argument("--deterministic", action="store_true", help="most likely actions")
-    p.add_argument("--turning", default="agent", choices=("agent", "composite"),
-                   help="how PhysX's turning law reaches a held object: agent (the scene's way) "
+    p.add_argument("--turning", default="composite", choices=("agent", "composite"),
+                   help="how PhysX's turning law reaches a held object: composite (the scene's way) "
                         "or composite (hideseek.physx.law)")
     args = p.parse_args()
     torch.set_num_threads(1)

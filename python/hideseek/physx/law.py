@@ -12,13 +12,12 @@ physics step (``Core/MovementLaw.cs``, used by ``HideSeekAgent.FixedUpdate`` and
   ``agent_inertia * dw/dt = torque - agent_angular_friction * w`` over ``h``
   (``MovementLaw.SpinRate``; the equation is too stiff for an explicit torque).
 
-Turning a holder is where the scene's way (``turning="agent"``, the default here: the rate is
-set on the agent alone) meets PhysX's joint: a held box (1 kg half a metre away, 30 times the
-agent's yaw inertia) takes nearly all of the set turn back through the joint within the same
-step, so a holder turns about nine times slower than an agent alone (docs/physx.md).
-``turning="composite"`` solves the turning equation for the holder and what it holds as the one
-rigid body the joint makes of them (their yaw inertia about the holder's centre) and gives that
-turn to all of them: the change proposed for the scene.
+Turning a holder: the scene solves the turning equation for the holder and what it holds as the
+one rigid body the joint makes of them (their yaw inertia about the holder's centre) and gives
+that turn to all of them, as the twin does (``turning="composite"``, the default here).
+``turning="agent"`` sets the rate on the agent alone, as the scene did first: a held box (1 kg
+half a metre away, 30 times the agent's yaw inertia) then takes nearly all of the set turn back
+through the joint within the same step, so a holder turns about nine times slower (docs/physx.md).
 """
 
 from __future__ import annotations

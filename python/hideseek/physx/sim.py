@@ -89,12 +89,13 @@ class PhysxSim:
     ``arenas_per_scene``: how many arenas share one PhysX scene (default: all in one, which
     measured fastest; ``benchmarks/physx_throughput.py`` compares). ``compile``: run the twin's
     sensing functions under ``torch.compile`` (as ``TwinSim(compile=True)`` does). ``turning``:
-    how the turning law reaches what an agent holds: ``agent`` (the scene's way) or
-    ``composite`` (``physx.law``)."""
+    how the turning law reaches what an agent holds: ``composite`` (the scene's way and the
+    twin's: holder and held turn as one body, ``physx.law``) or ``agent`` (the rate set on the
+    agent alone, as the scene did before; the joint then gives most of it to the box)."""
 
     def __init__(self, world: WorldConfig, num_arenas: int, device: str | torch.device = "cpu",
                  seed: int | Sequence[int] = 0, arenas_per_scene: int | None = None,
-                 compile: bool = False, turning: str = "agent"):
+                 compile: bool = False, turning: str = "composite"):
         if num_arenas < 1:
             raise ValueError(f"num_arenas: expected >= 1, got {num_arenas}")
         if torch.device(device).type != "cpu":

@@ -69,8 +69,7 @@ class PhysicsConstants:
     agent_mass: float
     agent_inv_mass: float
     agent_drag: float        # 1/s
-    spin_keep: float         # turning over one substep: w' = w * spin_keep + torque * spin_gain
-    spin_gain: float
+    angular_drag: float      # N m s: agent_angular_friction
     object_drag: float       # 1/s
     coulomb: float           # m/s^2: floor friction deceleration of a sliding body
     top: float
@@ -85,22 +84,21 @@ class PhysicsConstants:
             substeps=world.physics_substeps, iterations=world.physics_iterations,
             h=world.dt / world.physics_substeps, agent_radius=world.agent_radius,
             agent_mass=world.agent_mass, agent_inv_mass=1.0 / world.agent_mass, agent_drag=world.agent_friction,
-            **_spin(world), object_drag=world.object_friction,
+            angular_drag=world.agent_angular_friction, object_drag=world.object_friction,
             coulomb=world.floor_friction * world.gravity,
             top=world.wall_height, half_wall=world.wall_thickness / 2,
             ramp_height=world.ramp_height, ramp_half_length=world.ramp_length / 2,
             ramp_half_width=world.ramp_width / 2)
 
 
-def _spin(world: WorldConfig) -> dict[str, float]:
-    """The exact solution of inertia * dw/dt = torque - angular_friction * w over one substep,
-    as w' = w * keep + torque * gain (Unity's scene sets the same each physics step)."""
-    h = world.dt / world.physics_substeps
-    c, inertia = world.agent_angular_friction, world.agent_inertia
-    if c == 0:
-        return {"spin_keep": 1.0, "spin_gain": h / inertia}
-    keep = math.exp(-c * h / inertia)
-    return {"spin_keep": keep, "spin_gain": (1.0 - keep) / c}
+def spin(inertia: Tensor, angular_drag: float, h: float) -> tuple[Tensor, Tensor]:
+    """The exact solution of inertia * dw/dt = torque - angular_drag * w over a substep ``h``,
+    as w' = w * keep + torque * gain; returns (keep, gain) for each inertia (Unity's scene sets
+    the same each physics step, ``MovementLaw.SpinRate``)."""
+    if angular_drag == 0:
+        return torch.ones_like(inertia), h / inertia
+    keep = torch.exp(-angular_drag * h / inertia)
+    return keep, (1.0 - keep) / angular_drag
 
 
 def drive(vx: Tensor, vy: Tensor, accel_x: Tensor | float, accel_y: Tensor | float,
@@ -517,17 +515,17 @@ def held_pose(holder_x: Tensor, holder_y: Tensor, holder_yaw: Tensor, off_x: Ten
 
 
 def substep(core: dict[str, Tensor], walls: Walls, accel_x: Tensor, accel_y: Tensor,
-            torque: Tensor, agent_drag: Tensor, obj_inv_mass: Tensor, is_ramp: Tensor,
-            slots: Tensor, c: PhysicsConstants) -> None:
+            turning: tuple[Tensor, Tensor], agent_drag: Tensor, obj_inv_mass: Tensor,
+            is_ramp: Tensor, slots: Tensor, c: PhysicsConstants) -> None:
     """Advance the bodies in ``core`` (core layout; its entries are replaced, the tensors are
     not modified) by one substep: the movement law, held and locked objects, contacts, riding
     and heights. ``accel_*`` [A, N] is the force each agent's action applies per unit of the
-    mass it moves, ``torque`` [A, N] its torque, ``agent_drag`` [A, N] its viscous drag per unit
-    of that mass."""
+    mass it moves, ``turning`` (keep, torque * gain) [A, N] its turn (:func:`spin`),
+    ``agent_drag`` [A, N] its viscous drag per unit of that mass."""
     h = c.h
     pos, vel = core["agent_pos"], core["agent_vel"]
     vx, vy = drive(vel[0], vel[1], accel_x, accel_y, agent_drag, c.coulomb, h)
-    angvel = core["agent_angvel"] * c.spin_keep + torque * c.spin_gain
+    angvel = core["agent_angvel"] * turning[0] + turning[1]
     yaw = torch.remainder(core["agent_yaw"] + angvel * h + torch.pi, 2 * torch.pi) - torch.pi
     ax, ay = pos[0] + vx * h, pos[1] + vy * h
 

@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from ..contract import NO_MOVE_BIN, NOOP_ACTION, WorldConfig
-from .physics import PhysicsConstants, Walls, substep
+from .physics import PhysicsConstants, Walls, spin, substep
 from .rules import accumulate_stats, apply_grab, apply_lock, rewards
 from .sensors import (SensorConstants, Trig, frozen_slots, lidar, pack, phase_of,
                       state_planes, visibility)
@@ -69,15 +69,19 @@ def move(k: StepConstants, core: Core, walls: Walls, actions: Tensor, seen_objs:
     apply_lock(core, act[:, 4], seen_objs, world, sc)
 
     # A holder moves the mass of what it holds too (its floor friction is per unit of mass
-    # already); its own drag is spread over the total.
-    holds = core["obj_held_by"][None] == k.slots[:, :, None]                   # [A, O, N]
+    # already; its own drag is spread over the total), and turns it with it as one body: their
+    # yaw inertia about its centre, each held object m (sx^2 + sy^2) / 12 + m d^2.
+    holds = (core["obj_held_by"][None] == k.slots[:, :, None]).float()         # [A, O, N]
     mass = world.agent_mass + (holds * k.obj_mass).sum(1)                      # [A, N]
+    offset, half = core["obj_hold_offset"], core["obj_half"]
+    held_inertia = k.obj_mass * ((half * half).sum(0) / 3 + (offset * offset).sum(0))   # [O, N]
+    keep, gain = spin(world.agent_inertia + (holds * held_inertia).sum(1), pc.angular_drag, pc.h)
+    turning = (keep, unit[:, 2] * world.max_torque * gain)
     accel_x = unit[:, 0] * world.max_force / mass
     accel_y = unit[:, 1] * world.max_force / mass
-    torque = unit[:, 2] * world.max_torque
     drag = pc.agent_drag * world.agent_mass / mass
     for _ in range(pc.substeps):
-        substep(core, walls, accel_x, accel_y, torque, drag, k.obj_inv_mass, k.is_ramp,
+        substep(core, walls, accel_x, accel_y, turning, drag, k.obj_inv_mass, k.is_ramp,
                 k.slots, pc)
     core["t"] = core["t"] + 1
 

@@ -38,10 +38,30 @@ namespace HideAndSeek.Core
         /// </summary>
         public static double SpinRate(double omega, double torque, WorldParams w, double h)
         {
+            return SpinRate(omega, torque, w.AgentInertia, w, h);
+        }
+
+        /// <summary>
+        /// The same for an agent turning what it holds with it: <paramref name="inertia"/> is the yaw
+        /// inertia of the agent and its held objects about the agent's centre (<see cref="HeldInertia"/>).
+        /// </summary>
+        public static double SpinRate(double omega, double torque, double inertia, WorldParams w, double h)
+        {
             var c = w.AgentAngularFriction;
-            if (c <= 0) return omega + torque * h / w.AgentInertia;
-            var keep = Math.Exp(-c * h / w.AgentInertia);
+            if (c <= 0) return omega + torque * h / inertia;
+            var keep = Math.Exp(-c * h / inertia);
             return omega * keep + torque * (1 - keep) / c;
+        }
+
+        /// <summary>
+        /// Yaw inertia about the holder's centre of a held object of <paramref name="mass"/> and footprint
+        /// <paramref name="sizeX"/> x <paramref name="sizeY"/> whose centre is <paramref name="offset"/> away:
+        /// m (sx^2 + sy^2) / 12 about its own centre plus m d^2. The joint makes holder and held one body,
+        /// and the twin turns them as one (sim/step.py).
+        /// </summary>
+        public static double HeldInertia(double mass, double sizeX, double sizeY, Vec2 offset)
+        {
+            return mass * (sizeX * sizeX + sizeY * sizeY) / 12 + mass * Vec2.Dot(offset, offset);
         }
     }
 }

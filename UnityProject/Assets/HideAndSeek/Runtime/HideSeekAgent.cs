@@ -182,9 +182,28 @@ namespace HideAndSeek
                         + MovementLaw.Drag(velocity, w.AgentMass, w.AgentFriction)
                         + MovementLaw.FloorFriction(velocity, w.AgentMass, w, h);
             Body.AddForce(new Vector3((float)force.X, 0f, (float)force.Y), ForceMode.Force);
+            // The agent turns what it holds with it, as one body (the joint makes them one): the
+            // turning law with their joint yaw inertia, and that turn given to both.
+            var centre = ArenaPosition;
+            var inertia = w.AgentInertia;
+            foreach (var held in Arena.HeldBy(Slot))
+            {
+                var p = held.Footprint;
+                inertia += MovementLaw.HeldInertia(held.Body.mass, held.SizeX, held.SizeY, p.Centre - centre);
+            }
             var omega = Frames.ThetaRateFromUnity(Body.angularVelocity.y);
-            omega = MovementLaw.SpinRate(omega, ActionMapping.Unit(m_Action[2]) * w.MaxTorque, w, h);
-            Body.angularVelocity = new Vector3(0f, (float)Frames.UnityTorqueY(omega), 0f);
+            var turned = MovementLaw.SpinRate(omega, ActionMapping.Unit(m_Action[2]) * w.MaxTorque, inertia, w, h);
+            var spin = new Vector3(0f, (float)Frames.UnityTorqueY(turned), 0f);
+            Body.angularVelocity = spin;
+            foreach (var held in Arena.HeldBy(Slot))
+            {
+                // Its velocity about the holder's centre changes with the turn: (w' - w) x offset.
+                var r = held.Footprint.Centre - centre;
+                var dv = new Vec2(-r.Y, r.X) * (turned - omega);
+                var hv = PhysicsCompat.GetVelocity(held.Body);
+                PhysicsCompat.SetVelocity(held.Body, hv + new Vector3((float)dv.X, 0f, (float)dv.Y));
+                held.Body.angularVelocity = spin;
+            }
         }
 
         /// <summary>Keyboard play for the arena's human slot: WASD move, Q/E turn, Space grab (hold), L lock.</summary>

@@ -59,6 +59,13 @@ namespace HideAndSeek
                              "Active Input Handling to 'Input Manager (Old)' or 'Both' for keyboard play.");
         }
 
+        /// <summary>The objects agent <paramref name="slot"/> holds (usually none or one).</summary>
+        public IEnumerable<Pushable> HeldBy(int slot)
+        {
+            foreach (var o in m_Objects)
+                if (o.HeldBy == slot) yield return o;
+        }
+
         /// <summary>Create every entity of the arena (agents stay inactive until <see cref="ActivateAgents"/>).</summary>
         public void Build(ArenaBuilder builder, int index, WorldParams world, PolicySettings policy)
         {

@@ -7,6 +7,43 @@ using NUnit.Framework;
 namespace HideAndSeek.Tests
 {
     [TestFixture]
+    public class MovementLawTests
+    {
+        [Test]
+        public void FreeBodyReachesTheContractsTopSpeedAndTurnRate()
+        {
+            var w = WorldDefaults.QuadrantScenario();
+            var h = w.PhysicsTimestep;
+            var v = new Vec2(0, 0);
+            double omega = 0;
+            for (var k = 0; k < 200; k++)
+            {
+                var f = new Vec2(w.MaxForce, 0) + MovementLaw.Drag(v, w.AgentMass, w.AgentFriction)
+                        + MovementLaw.FloorFriction(v, w.AgentMass, w, h);
+                v = v + f * (h / w.AgentMass);
+                omega = MovementLaw.SpinRate(omega, w.MaxTorque, w, h);
+            }
+            Assert.AreEqual((w.MaxForce / w.AgentMass - w.FloorFriction * w.Gravity) / w.AgentFriction, v.X, 1e-6);
+            Assert.AreEqual(w.MaxTorque / w.AgentAngularFriction, omega, 1e-9);
+        }
+
+        [Test]
+        public void FloorFrictionNeverReversesAndAHolderTurnsSlowerWithItsBox()
+        {
+            var w = WorldDefaults.QuadrantScenario();
+            var slow = new Vec2(0.01, 0);
+            var f = MovementLaw.FloorFriction(slow, 1.0, w, 0.015);
+            Assert.AreEqual(-slow.X / 0.015, f.X, 1e-12, "stops the body within the step, no further");
+            var box = MovementLaw.HeldInertia(1.0, 0.5, 0.5, new Vec2(0.45, 0));
+            Assert.AreEqual(0.5 / 12 + 0.2025, box, 1e-12);
+            var alone = MovementLaw.SpinRate(0, w.MaxTorque, w, 0.015);
+            var held = MovementLaw.SpinRate(0, w.MaxTorque, w.AgentInertia + box, w, 0.015);
+            Assert.Less(held, alone);
+            Assert.Greater(held, 0.0);
+        }
+    }
+
+    [TestFixture]
     public class ActionAndFrameTests
     {
         [Test]
