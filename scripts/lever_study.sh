@@ -5,6 +5,7 @@
 #   bash scripts/lever_study.sh OUT_DIR [BUDGET_AGENT_STEPS] [SEEDS...]
 # Each run is `hideseek train` with name=<lever>; runs that already reached the budget in OUT_DIR
 # are kept. Budgets are agent-steps (default 20 M, about 20 minutes each on 2 idle cores).
+# LEVERS="baseline curriculum" picks some of the levers (default: all of them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:?usage: scripts/lever_study.sh OUT_DIR [BUDGET] [SEEDS...]}"
@@ -21,7 +22,7 @@ done_before() {  # a run of this lever and seed is already in $out
   grep -qsx "seed: $2" "$out/$1"-*/config.yaml
 }
 for seed in ${seeds[@]}; do
-  for lever in baseline curriculum icm_off epochs2; do
+  for lever in ${LEVERS:-baseline curriculum icm_off epochs2}; do
     if done_before "$lever" "$seed"; then
       echo "lever_study: $lever seed $seed already in $out"; continue
     fi
