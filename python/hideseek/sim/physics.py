@@ -66,7 +66,6 @@ class PhysicsConstants:
     iterations: int
     h: float                 # substep length (s)
     agent_radius: float
-    agent_mass: float
     agent_inv_mass: float
     agent_drag: float        # 1/s
     angular_drag: float      # N m s: agent_angular_friction
@@ -83,7 +82,7 @@ class PhysicsConstants:
         return PhysicsConstants(
             substeps=world.physics_substeps, iterations=world.physics_iterations,
             h=world.dt / world.physics_substeps, agent_radius=world.agent_radius,
-            agent_mass=world.agent_mass, agent_inv_mass=1.0 / world.agent_mass, agent_drag=world.agent_friction,
+            agent_inv_mass=1.0 / world.agent_mass, agent_drag=world.agent_friction,
             angular_drag=world.agent_angular_friction, object_drag=world.object_friction,
             coulomb=world.floor_friction * world.gravity,
             top=world.wall_height, half_wall=world.wall_thickness / 2,
@@ -202,8 +201,9 @@ def _sweep_rounded_box(l0x: Tensor, l0y: Tensor, l1x: Tensor, l1y: Tensor, hx: T
                        hy: Tensor, r: float) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Where segments l0 -> l1 (in box frames) first meet boxes of half size (hx, hy) grown by
     ``r`` with rounded corners: the fraction of the segment at that point (> 1: they do not
-    meet), the outward normal (x, y) there, and how far l1 lies behind the tangent line. A segment from outside enters through the
-    face of either axis that faces its start, or through the corner arc between them."""
+    meet), the outward normal (x, y) there, and how far l1 lies behind the tangent line. A
+    segment from outside enters through the face of either axis that faces its start, or
+    through the corner arc between them."""
     dx, dy = l1x - l0x, l1y - l0y
     far = torch.full_like(dx, 2.0)
 
@@ -399,8 +399,9 @@ def _object_wall_contacts(ox, oy, ocos, osin, ohx, ohy, pnx, pny, w: Walls,
 def solve_contacts(ax: Tensor, ay: Tensor, az: Tensor, agent_present: Tensor,
                    ox: Tensor, oy: Tensor, ocos: Tensor, osin: Tensor, ohx: Tensor, ohy: Tensor,
                    obj_inv_mass: Tensor, obj_held_by: Tensor, is_ramp: Tensor, w: Walls,
-                   agent_prev: tuple[Tensor, Tensor], obj_prev: tuple[Tensor, Tensor, Tensor, Tensor],
-                   c: PhysicsConstants) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+                   agent_prev: tuple[Tensor, Tensor],
+                   obj_prev: tuple[Tensor, Tensor, Tensor, Tensor], c: PhysicsConstants
+                   ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Project predicted positions (agents [A, N], objects [O, N]) out of all contacts.
     ``agent_prev`` (x, y) and ``obj_prev`` (x, y, cos, sin of the yaw) are the poses at the start
     of the substep, which decide the side of a wall a body belongs to and where a swept agent
