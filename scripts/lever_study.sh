@@ -12,11 +12,13 @@ out="${1:?usage: scripts/lever_study.sh OUT_DIR [BUDGET] [SEEDS...]}"
 budget="${2:-20000000}"
 shift $(( $# >= 2 ? 2 : 1 ))
 seeds=("${@:-0 1}")
+# ICM is explicit in every lever: the study ran when the recipe had ICM on (icm.coef 0.5; those
+# runs are named "baseline"), and it moved the recipe to ICM off.
 declare -A levers=(
-  [baseline]=""
-  [curriculum]="curriculum.prob=0.5"
+  [baseline]="icm.coef=0.5"
+  [curriculum]="icm.coef=0.5 curriculum.prob=0.5"
   [icm_off]="icm.coef=0"
-  [epochs2]="ppo.epochs=2"
+  [epochs2]="icm.coef=0.5 ppo.epochs=2"
 )
 done_before() {  # a run of this lever and seed is already in $out
   grep -qsx "seed: $2" "$out/$1"-*/config.yaml
@@ -32,4 +34,4 @@ for seed in ${seeds[@]}; do
       ${levers[$lever]}
   done
 done
-.venv/bin/python benchmarks/lever_table.py "$out"/*-*/ --at "$budget" --alias quadrant_doors=baseline
+.venv/bin/python benchmarks/lever_table.py "$out"/*-*/ --at "$budget" --alias quadrant_doors=icm_off

@@ -17,10 +17,11 @@ from ..physx import EXTRA_HINT as PHYSX_EXTRA
 from ..physx import available as physx_available
 
 CONFIG_FILE = "config.yaml"
-# Keys a resumed run may change: budgets and output only, never what the learning depends on --
-# except the engine, so that a run trained on the twin can be fine-tuned on PhysX.
+# Keys a resumed run may change: budgets, output and the machine's thread count (a chunk may
+# resume on another machine; only the same count stays bit-identical), never what the learning
+# depends on -- except the engine, so that a run trained on the twin can be fine-tuned on PhysX.
 RESUME_OVERRIDABLE = ("total_agent_steps", "max_minutes", "checkpoint_every", "progress", "plot",
-                      "tensorboard", "evaluation", "backend")
+                      "tensorboard", "evaluation", "backend", "torch_threads")
 
 
 @dataclass(frozen=True)
