@@ -72,8 +72,9 @@ def main() -> None:
     p.add_argument("--arena", default="quadrant")
     p.add_argument("--deterministic", action="store_true", help="most likely actions")
     p.add_argument("--turning", default="composite", choices=("agent", "composite"),
-                   help="how PhysX's turning law reaches a held object: composite (the scene's way) "
-                        "or composite (hideseek.physx.law)")
+                   help="how PhysX's turning law reaches a held object: composite (the scene's "
+                        "way: holder and held object turn as one body) or agent (on the holder "
+                        "alone, as the scene did first; hideseek.physx.law)")
     args = p.parse_args()
     torch.set_num_threads(1)
     world = load_world_config(args.arena)

@@ -10,14 +10,16 @@ import numpy as np
 import onnx
 import pytest
 
+from hideseek.checkpoint import checkpoint_name, load_policy
 from hideseek.contract import load_world_config
-from hideseek.export_verify import check_operators, random_batch
+from hideseek.export_verify import check_operators, random_batch, verify_export
 from hideseek.model_card import CARD_FILE, EVALUATION_FILE, REPLAY_FILE, evaluate_pair
 from hideseek.onnx_policy import META_LAYOUT, OnnxPolicy, contract_output_names
 from hideseek.play import SHIPPED_MODELS
 
 FILES = {"hider": SHIPPED_MODELS / "Hider.onnx", "seeker": SHIPPED_MODELS / "Seeker.onnx"}
 WORLD = load_world_config("quadrant")
+RUN = SHIPPED_MODELS.parent / "quadrant_doors_run"   # the committed run the pair comes from
 
 
 @pytest.mark.parametrize("team", sorted(FILES))
@@ -41,6 +43,17 @@ def test_shipped_file_matches_the_current_contract_layout(team):
     meta = {p.key: p.value for p in onnx.load(str(FILES[team])).metadata_props}
     assert json.loads(meta[META_LAYOUT]) == json.loads(json.dumps(WORLD.layout.describe())), \
         "models/quadrant was exported under another contract layout: retrain and re-export"
+
+
+@pytest.mark.parametrize("team", sorted(FILES))
+def test_shipped_file_is_the_committed_runs_newest_checkpoint(team):
+    """The pair is the newest checkpoint of models/quadrant_doors_run (the card names it), so a
+    `--resume` of that folder continues exactly the shipped policies' training."""
+    policy = load_policy(RUN)
+    assert policy.world.layout.describe() == WORLD.layout.describe()
+    verify_export(FILES[team], policy.actors[team], WORLD.layout, team,
+                  [random_batch(WORLD.layout, 64, 0, seed=5)])
+    assert checkpoint_name(policy.update) in (SHIPPED_MODELS / CARD_FILE).read_text()
 
 
 def test_seeded_evaluation_reproduces_the_model_card():
