@@ -25,7 +25,8 @@ def _train_args(tmp_path: Path, name: str, **extra) -> list[str]:
             "baseline_arenas": 0, "progress": "false", "tensorboard": "false", "plot": "false",
             "checkpoint_every": 1, "world.horizon": 12, "world.lidar_rays": 4, "torch_threads": 1,
             "model.embed_dim": 16, "model.hidden": 16, "ppo.minibatches": 2,
-            "icm.feature_dim": 8, "icm.hidden": 16, "evaluation.enabled": "false"}
+            "icm.feature_dim": 8, "icm.hidden": 16, "evaluation.enabled": "false",
+            "icm.coef": 0.5, "policy_compile": "false", "sim_compile": "false"}
     base.update(extra)
     return ["train", *(f"{k}={v}" for k, v in base.items())]
 

@@ -96,6 +96,9 @@ def _overrides(tmp_path: Path, name: str, **extra) -> list[str]:
         "icm.feature_dim": 8, "icm.hidden": 16,
         "selfplay.opponent_prob": 0.5, "selfplay.snapshot_every": 1,
         "evaluation.episodes": 6, "evaluation.every": 1,
+        # Pinned here rather than taken from the demo config (the CLI's default --config), which
+        # compiles and trains without curiosity: these tests check ICM's state and eager runs.
+        "icm.coef": 0.5, "policy_compile": "false", "sim_compile": "false",
     }
     base.update(extra)
     return [f"{k}={v}" for k, v in base.items()]
