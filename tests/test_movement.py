@@ -53,15 +53,21 @@ def test_prep_covers_about_18_m():
     assert within(float(sim.state.agent_pos[0, HIDER0, 0]) - CORNER, 18.0)
 
 
-def test_turn_rate_and_half_a_turn_in_five_steps():
-    sim = scene()
-    place_agent(sim, HIDER0, 0.0, 0.0, yaw=0.0)
+def steps_to_half_turn(sim, grab: int) -> int:
+    """Steps hider 0 takes to turn by half a turn at full torque (holding on with ``grab``)."""
     turned, steps = 0.0, 0
     while turned < math.pi:
         before = float(sim.state.agent_yaw[0, HIDER0])
-        run(sim, 1, slot_0=(N, N, FULL, 0, 0))
+        run(sim, 1, slot_0=(N, N, FULL, grab, 0))
         turned += (float(sim.state.agent_yaw[0, HIDER0]) - before) % (2 * math.pi)
         steps += 1
+    return steps
+
+
+def test_turn_rate_and_half_a_turn_in_five_steps():
+    sim = scene()
+    place_agent(sim, HIDER0, 0.0, 0.0, yaw=0.0)
+    steps = steps_to_half_turn(sim, grab=0)
     assert within(float(sim.state.agent_angvel[0, HIDER0]), 9.0)
     assert steps == 5
 
@@ -277,12 +283,7 @@ def test_a_holder_turns_its_box_with_it_as_one_body():
     run(sim, 1, slot_0=(N, N, N, 1, 0))
     assert int(sim.state.obj_held_by[0, BOX0]) == HIDER0
     offset = float((sim.state.obj_pos[0, BOX0] - sim.state.agent_pos[0, HIDER0]).norm())
-    turned, steps = 0.0, 0
-    while turned < math.pi:
-        before = float(sim.state.agent_yaw[0, HIDER0])
-        run(sim, 1, slot_0=(N, N, FULL, 1, 0))
-        turned += (float(sim.state.agent_yaw[0, HIDER0]) - before) % (2 * math.pi)
-        steps += 1
+    steps = steps_to_half_turn(sim, grab=1)
     assert 5 <= steps <= 7, "alone: 5 steps; with a 1 kg box 0.45 m away a little more"
     box = sim.state.obj_pos[0, BOX0] - sim.state.agent_pos[0, HIDER0]
     assert float(box.norm()) == pytest.approx(offset, abs=1e-4)
