@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hideseek.plots import PHASES, phase_transitions, read_scalars, series, smooth
+from hideseek.plots import (PHASES, phase_threshold, phase_transitions, read_scalars, series,
+                            smooth)
 
 # The door-blocking issue's goal: the room sealed at the end of prep in a quarter, then half, of
 # the episodes.
@@ -35,10 +36,8 @@ def milestones(records: list[dict], baseline: dict | None) -> list[dict]:
     minutes_at = {r["agent_steps"]: r["minutes"] for r in records}
     rows = []
     for phase, key, margin in PHASES:
-        name = key.lstrip("-").split("/", 1)[-1]
-        row = {"milestone": phase, "statistic": key, "threshold": None}
-        if baseline and name in baseline:
-            row["threshold"] = (-1.0 if key.startswith("-") else 1.0) * baseline[name] + margin
+        row = {"milestone": phase, "statistic": key,
+               "threshold": phase_threshold(key, margin, baseline)}
         if phase in found:
             row.update(update=found[phase]["update"], agent_steps=found[phase]["agent_steps"])
         rows.append(row)

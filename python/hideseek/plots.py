@@ -106,18 +106,23 @@ def smooth(y: np.ndarray, frac: float = 0.05) -> np.ndarray:
     return np.convolve(yp, np.ones(w) / w, mode="valid")
 
 
+def phase_threshold(key: str, margin: float, baseline: dict | None) -> float | None:
+    """The level a phase's statistic (``key``, "-key" negated) must pass: random play's value
+    (``baseline``) plus ``margin``; None without a baseline value for it."""
+    name = key.lstrip("-").split("/", 1)[-1]
+    if not baseline or name not in baseline:
+        return None
+    return (-1.0 if key.startswith("-") else 1.0) * baseline[name] + margin
+
+
 def phase_transitions(records: list[dict], baseline: dict | None) -> dict[str, dict]:
     """Phase -> {"statistic", "update", "agent_steps", "threshold"} of the first update whose smoothed
     statistic passes the phase's margin above random play (phases not reached are left out)."""
-    if not baseline:
-        return {}
     found = {}
     for phase, key, margin in PHASES:
-        name = key.lstrip("-").split("/", 1)[-1]
-        if name not in baseline:
+        threshold = phase_threshold(key, margin, baseline)
+        if threshold is None:
             continue
-        sign = -1.0 if key.startswith("-") else 1.0
-        threshold = sign * baseline[name] + margin
         x, y = series(records, key)
         above = np.flatnonzero(smooth(y) > threshold) if len(y) else []
         if len(above):
