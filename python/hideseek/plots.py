@@ -97,8 +97,14 @@ def series(records: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
 
 
+# The moving average spans 5 % of a run's updates, at most SMOOTH_MAX_UPDATES: a wider window
+# averages a long run's early phases away (chasing, over in a few updates, would be found tens of
+# millions of agent-steps late).
+SMOOTH_MAX_UPDATES = 101
+
+
 def smooth(y: np.ndarray, frac: float = 0.05) -> np.ndarray:
-    w = max(1, int(len(y) * frac)) | 1
+    w = min(max(1, int(len(y) * frac)), SMOOTH_MAX_UPDATES) | 1
     if len(y) < 3 or w == 1:
         return y
     pad = w // 2
