@@ -58,7 +58,9 @@ def shipped_checkpoint() -> int:
 def test_shipped_file_is_the_committed_checkpoint_the_card_names(team):
     """The pair is the checkpoint of models/quadrant_doors_run that the card names, so anyone can
     re-export it; the folder's newest checkpoint is where a `--resume` continues."""
-    policy = load_policy(RUN, checkpoint=shipped_checkpoint())
+    update = shipped_checkpoint()
+    assert (RUN / "checkpoints" / checkpoint_name(update)).is_file(), "commit the shipped checkpoint"
+    policy = load_policy(RUN, checkpoint=update)
     assert policy.world.layout.describe() == WORLD.layout.describe()
     verify_export(FILES[team], policy.actors[team], WORLD.layout, team,
                   [random_batch(WORLD.layout, 64, 0, seed=5)])
